@@ -1,0 +1,526 @@
+/*
+ * webtransport.h: the whole public API of libwebtransport.
+ *
+ * libwebtransport is a WebTransport-over-HTTP/3 library for servers and
+ * clients. One *transport* is one UDP socket driven by one thread: it serves
+ * incoming connections and dials outgoing ones. Sessions, streams and
+ * datagrams live on top of it. The library owns every object it hands out;
+ * each section below says how long a pointer stays valid.
+ *
+ * Seed API (shared/seeds/000) -> C function:
+ *
+ *   quic.Transport (serve + dial)   wt_transport_new / wt_transport_run /
+ *                                   wt_transport_fd + wt_transport_timeout_ms +
+ *                                   wt_transport_process
+ *   createSession(url, origin)      wt_session_connect (origin in options)
+ *   terminateSession(code, reason)  wt_session_close
+ *   drainSession()                  wt_session_drain
+ *   exportKeyingMaterial()          wt_session_export_keying_material
+ *   event sessionTerminated         WT_EV_SESSION_CLOSED
+ *   event sessionDrained/draining   WT_EV_SESSION_DRAINING
+ *   sendDatagram([]byte)            wt_session_send_datagram
+ *   receiveDatagram()               wt_session_receive_datagram
+ *                                   (readiness: WT_EV_SESSION_DATAGRAM)
+ *   getMaxDatagramSize / getMTUD    wt_session_max_datagram_size
+ *   createStream(uni|bidi)          wt_session_open_stream
+ *   receiveStream()                 wt_session_accept_stream
+ *                                   (readiness: WT_EV_SESSION_STREAM)
+ *   sendBytes([]byte)               wt_stream_write (fin flag closes)
+ *   receiveBytes()                  wt_stream_read (readiness:
+ *                                   WT_EV_STREAM_READABLE)
+ *   close send side (FIN)           wt_stream_close
+ *   abortSend(code)                 wt_stream_abort_send
+ *   abortReceive(code)              wt_stream_abort_receive
+ *   event sendSideAborted           WT_EV_STREAM_SEND_ABORTED
+ *   event receiveSideAborted        WT_EV_STREAM_RECV_ABORTED
+ *   event allDataCommitted          WT_EV_STREAM_COMMITTED
+ *   stream context + closure notice wt_stream_set_context + WT_EV_STREAM_CLOSED
+ *   origin validation / protocols   wt_request_* in the server's request hook
+ *
+ * Threading: a transport and everything on it must be used from one thread,
+ * except wt_transport_stop(), which may be called from any thread or a
+ * signal handler. Run several transports (one per thread, SO_REUSEPORT) to
+ * use several cores.
+ *
+ * Errors: functions return 0 (or a non-negative count) on success and a
+ * negative WT_ERR_* code on failure; wt_strerror() names it.
+ */
+#ifndef WEBTRANSPORT_H
+#define WEBTRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && defined(WT_BUILDING_LIBRARY)
+#define WT_EXTERN __attribute__((visibility("default")))
+#else
+#define WT_EXTERN
+#endif
+
+/** Library version, "MAJOR.MINOR.PATCH". */
+#define WT_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** Negative return codes of every libwebtransport function. */
+enum {
+  /** An argument is NULL, out of range or malformed (a bad URL, say). */
+  WT_ERR_INVALID_ARGUMENT = -1,
+  /** Memory allocation failed. */
+  WT_ERR_NOMEM = -2,
+  /** Nothing can be done right now: no data to read, no room to write, no
+   * stream credit. A readiness event tells when to try again. */
+  WT_ERR_AGAIN = -3,
+  /** The object is not in a state that allows the call (a stream whose send
+   * side is already closed, a session that is not ready yet). */
+  WT_ERR_STATE = -4,
+  /** The peer violated the protocol. */
+  WT_ERR_PROTO = -5,
+  /** The data is larger than the protocol or a configured cap allows. */
+  WT_ERR_TOO_LARGE = -6,
+  /** A system call failed; the log line says which and why. */
+  WT_ERR_IO = -7,
+  /** TLS setup, handshake or certificate verification failed. */
+  WT_ERR_TLS = -8,
+  /** The session, stream or connection is closed. */
+  WT_ERR_CLOSED = -9,
+  /** A host name could not be resolved, or a file could not be found. */
+  WT_ERR_NOT_FOUND = -10,
+  /** A configured limit was reached (connections, queued streams, ...). */
+  WT_ERR_LIMIT = -11,
+  /** The QUIC stack reported an internal error; the log line has details. */
+  WT_ERR_QUIC = -12,
+  /** The connection went quiet for longer than the idle timeout. */
+  WT_ERR_TIMEOUT = -13,
+};
+
+/** Returns a static English description of a WT_ERR_* code. */
+WT_EXTERN const char *wt_strerror(int err);
+
+/* ------------------------------------------------------------------------ */
+/* Objects                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** One UDP socket, its connections, and the event loop that drives them. */
+typedef struct wt_transport wt_transport;
+/** A WebTransport session: one extended CONNECT request and what it carries.
+ * Valid from the moment it is handed out (wt_session_connect, or the READY
+ * event on a server) until the callback for its WT_EV_SESSION_CLOSED event
+ * returns. */
+typedef struct wt_session wt_session;
+/** A WebTransport stream (uni or bidi). Valid from the moment it is handed
+ * out (wt_session_open_stream, wt_session_accept_stream) until the callback
+ * for its WT_EV_STREAM_CLOSED event returns. */
+typedef struct wt_stream wt_stream;
+/** An incoming session request, seen by the server's request hook. Valid only
+ * during that call. */
+typedef struct wt_request wt_request;
+
+/* ------------------------------------------------------------------------ */
+/* Events                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/** What happened. Stream events carry the stream; every event carries its
+ * session. */
+typedef enum wt_event_type {
+  /** The session is established: on a client, the server answered 2xx; on a
+   * server, the request hook accepted it. */
+  WT_EV_SESSION_READY = 1,
+  /** The peer asked to wind the session down (WT_DRAIN_SESSION capsule or an
+   * HTTP/3 GOAWAY). The session keeps working. */
+  WT_EV_SESSION_DRAINING,
+  /** The session ended. Always the last event of a session, delivered exactly
+   * once, after the WT_EV_STREAM_CLOSED events of all its streams.
+   * `code`/`reason` carry the WebTransport close code and reason (0 and ""
+   * when none was given); `by_peer` says who closed it; `http_status` is the
+   * server's non-2xx answer if the session was refused; `error` is 0 for an
+   * orderly close and a WT_ERR_* otherwise (connection lost, TLS failure,
+   * protocol error). */
+  WT_EV_SESSION_CLOSED,
+  /** One or more datagrams wait in the receive queue. */
+  WT_EV_SESSION_DATAGRAM,
+  /** One or more peer-opened streams wait for wt_session_accept_stream. */
+  WT_EV_SESSION_STREAM,
+  /** New stream credit: wt_session_open_stream may succeed again. */
+  WT_EV_SESSION_STREAM_CREDIT,
+  /** Bytes, the end of the stream, or a reset can be read. */
+  WT_EV_STREAM_READABLE,
+  /** Send-buffer room is back after a partial wt_stream_write. */
+  WT_EV_STREAM_WRITABLE,
+  /** The peer sent STOP_SENDING: our send side is aborted. `code` holds its
+   * application code when `has_code` is set. */
+  WT_EV_STREAM_SEND_ABORTED,
+  /** The peer reset its send side: our receive side is aborted. `code` holds
+   * its application code when `has_code` is set. */
+  WT_EV_STREAM_RECV_ABORTED,
+  /** Everything written, including the FIN, was acknowledged by the peer. */
+  WT_EV_STREAM_COMMITTED,
+  /** The stream is finished in both directions. Release its context here;
+   * the wt_stream pointer is invalid after the callback returns. */
+  WT_EV_STREAM_CLOSED,
+} wt_event_type;
+
+/** An event, valid during the callback only. */
+typedef struct wt_event {
+  wt_event_type type;
+  wt_session *session;
+  /** The stream, for WT_EV_STREAM_* events; NULL otherwise. */
+  wt_stream *stream;
+  /** Application error code (aborts and session close). */
+  uint32_t code;
+  /** Nonzero when `code` is meaningful for an abort event (a reset may carry
+   * no WebTransport application code, e.g. when its session ended). */
+  int has_code;
+  /** WT_EV_SESSION_CLOSED: close reason, UTF-8, not NUL-terminated. */
+  const char *reason;
+  size_t reason_len;
+  /** WT_EV_SESSION_CLOSED: nonzero if the peer closed the session. */
+  int by_peer;
+  /** WT_EV_SESSION_CLOSED: the HTTP status of a refused request, else 0. */
+  int http_status;
+  /** WT_EV_SESSION_CLOSED: 0 for an orderly close, else a WT_ERR_* code. */
+  int error;
+  /** WT_EV_SESSION_CLOSED: a one-line human-readable cause when `error` or
+   * `http_status` is set (NUL-terminated), else "". */
+  const char *detail;
+} wt_event;
+
+/** Event callback. `user_data` is the value registered with the callback. */
+typedef void (*wt_event_cb)(const wt_event *ev, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Logging                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Log levels, most severe first. */
+typedef enum wt_log_level {
+  WT_LOG_ERROR = 0,
+  WT_LOG_WARN = 1,
+  WT_LOG_INFO = 2,
+  WT_LOG_DEBUG = 3,
+} wt_log_level;
+
+/** Receives one log line (no trailing newline). */
+typedef void (*wt_log_cb)(wt_log_level level, const char *line, void *user_data);
+
+/* ------------------------------------------------------------------------ */
+/* Transport                                                                */
+/* ------------------------------------------------------------------------ */
+
+/** Server hook for an incoming session request. Return the HTTP status to
+ * answer: 200 (or any 2xx) accepts the session, anything else refuses it.
+ * Call wt_request_select_protocol / wt_request_set_callback before returning
+ * 2xx to pick a sub-protocol and route the session's events. */
+typedef int (*wt_request_cb)(wt_request *req, void *user_data);
+
+/** Pluggable connection-ID generator (for load balancers that route by CID,
+ * e.g. the QUIC-LB layout). Fill `cid` with `cidlen` bytes; return 0, or -1
+ * on failure. Must never repeat a CID that is still in use. */
+typedef int (*wt_cid_generate_cb)(uint8_t *cid, size_t cidlen, void *user_data);
+
+/** Transport configuration. Always initialise with wt_transport_config_init()
+ * and then change what you need; fields added later get safe defaults. */
+typedef struct wt_transport_config {
+  /** Local address to bind, numeric ("127.0.0.1", "::"). Default "::"
+   * (all addresses, IPv4 and IPv6). */
+  const char *bind_addr;
+  /** Local UDP port; 0 picks an ephemeral one (see wt_transport_port). */
+  uint16_t port;
+  /** Nonzero to accept incoming connections (serve). */
+  int server;
+  /** Set SO_REUSEPORT so several transports can share one port. */
+  int reuse_port;
+  /** Server certificate chain and private key (PEM files). When both are
+   * NULL a server generates an ECDSA P-256 certificate valid for 13 days
+   * for "localhost", 127.0.0.1 and ::1, which browsers accept through
+   * serverCertificateHashes; see wt_transport_cert_sha256(). */
+  const char *cert_file;
+  const char *key_file;
+  /** Server: called for each session request. NULL refuses every request
+   * with 404. */
+  wt_request_cb on_request;
+  void *request_user_data;
+  /** Default event callback for sessions that set none of their own. */
+  wt_event_cb on_event;
+  void *event_user_data;
+  /** Log sink; NULL logs to stderr. Lines below `log_level` are dropped. */
+  wt_log_cb log_cb;
+  void *log_user_data;
+  wt_log_level log_level;
+  /** Close a connection after this long without any packet. Default 30000. */
+  uint32_t idle_timeout_ms;
+  /** Per-stream receive window (bytes the peer may send ahead of what the
+   * application has read). Default 256 KiB. */
+  uint32_t stream_window;
+  /** Per-connection receive window. Default 16 MiB. */
+  uint32_t conn_window;
+  /** Bytes a stream buffers for sending (unsent plus unacknowledged) before
+   * wt_stream_write accepts less than it was given. Default 256 KiB. */
+  uint32_t stream_send_buffer;
+  /** Incoming streams of each kind the peer may have open at once (for
+   * bidi streams this includes CONNECT streams). Default 128. */
+  uint32_t max_streams_bidi;
+  uint32_t max_streams_uni;
+  /** Datagram queues per session, in datagrams. Default 1024 each. */
+  uint32_t datagram_send_queue;
+  uint32_t datagram_recv_queue;
+  /** Streams and datagrams that arrive before their session is known are
+   * held up to these bounds; beyond them streams are refused with
+   * WT_BUFFERED_STREAM_REJECTED and datagrams dropped. Defaults 16 and 64. */
+  uint32_t max_buffered_streams;
+  uint32_t max_buffered_datagrams;
+  /** Connection ID length (8..20) and optional generator. Default: 16
+   * random bytes. */
+  size_t cid_len;
+  wt_cid_generate_cb cid_generate;
+  void *cid_user_data;
+} wt_transport_config;
+
+/** Fills `cfg` with defaults. */
+WT_EXTERN void wt_transport_config_init(wt_transport_config *cfg);
+
+/** Creates a transport: binds the UDP socket and, for a server, loads or
+ * generates the certificate. On success *out owns everything; free it with
+ * wt_transport_free(). */
+WT_EXTERN int wt_transport_new(const wt_transport_config *cfg, wt_transport **out);
+
+/** Closes every connection at once (CONNECTION_CLOSE is sent), delivers the
+ * final events, closes the socket and frees the transport. Do not call it
+ * from inside a callback. */
+WT_EXTERN void wt_transport_free(wt_transport *t);
+
+/** Built-in event loop: processes packets and timers until
+ * wt_transport_stop() is called. Returns 0, or a WT_ERR_* on a fatal error. */
+WT_EXTERN int wt_transport_run(wt_transport *t);
+
+/** Makes wt_transport_run() return soon. Safe from any thread and from a
+ * signal handler. */
+WT_EXTERN void wt_transport_stop(wt_transport *t);
+
+/** Embeddable mode: a file descriptor that becomes readable when the
+ * transport has work. Watch it for readability in your own loop. */
+WT_EXTERN int wt_transport_fd(const wt_transport *t);
+
+/** Embeddable mode: milliseconds until wt_transport_process() must be called
+ * even if the fd is not readable; -1 if no timer is pending. */
+WT_EXTERN int wt_transport_timeout_ms(wt_transport *t);
+
+/** Embeddable mode: reads every pending packet, runs expired timers, sends
+ * what is due and delivers events. Never blocks. Returns 0 or a WT_ERR_*. */
+WT_EXTERN int wt_transport_process(wt_transport *t);
+
+/** The bound UDP port. */
+WT_EXTERN uint16_t wt_transport_port(const wt_transport *t);
+
+/** The SHA-256 of the server certificate (DER), 32 bytes; NULL for a
+ * transport without a certificate. This is what browsers take in
+ * `serverCertificateHashes`. */
+WT_EXTERN const uint8_t *wt_transport_cert_sha256(const wt_transport *t);
+
+/** Closes every session gracefully, sends GOAWAY and, once the peers are
+ * gone, lets wt_transport_run return. Returns 0 or a WT_ERR_*. */
+WT_EXTERN int wt_transport_shutdown(wt_transport *t);
+
+/* ------------------------------------------------------------------------ */
+/* Server side: session requests                                            */
+/* ------------------------------------------------------------------------ */
+
+/** The request's :path (with query), NUL-terminated. */
+WT_EXTERN const char *wt_request_path(const wt_request *r);
+/** The request's :authority. */
+WT_EXTERN const char *wt_request_authority(const wt_request *r);
+/** The `origin` header, or NULL when the client sent none. */
+WT_EXTERN const char *wt_request_origin(const wt_request *r);
+/** Any request header by lowercase name, or NULL. */
+WT_EXTERN const char *wt_request_header(const wt_request *r, const char *name);
+/** Sub-protocols the client offered (WT-Available-Protocols), in its order. */
+WT_EXTERN size_t wt_request_protocol_count(const wt_request *r);
+WT_EXTERN const char *wt_request_protocol(const wt_request *r, size_t i);
+/** Picks the sub-protocol to announce in WT-Protocol. It must be one the
+ * client offered. Returns 0 or WT_ERR_INVALID_ARGUMENT. */
+WT_EXTERN int wt_request_select_protocol(wt_request *r, const char *protocol);
+/** Routes the accepted session's events to `cb` with `user_data` (default:
+ * the transport's on_event). */
+WT_EXTERN void wt_request_set_callback(wt_request *r, wt_event_cb cb, void *user_data);
+/** The WebTransport draft generation the client speaks: 2, 7, 13 or 15
+ * (meaning -02..-06, -07..-12, -13/-14, -15/-16). */
+WT_EXTERN int wt_request_draft(const wt_request *r);
+
+/* ------------------------------------------------------------------------ */
+/* Sessions                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/** How a client verifies the server certificate. */
+typedef enum wt_verify_mode {
+  /** System CA store (plus `ca_file`), with the host name checked. */
+  WT_VERIFY_CA = 0,
+  /** Only certificates whose SHA-256 (of the DER leaf) is in `cert_hashes`,
+   * with the browser's rules: validity at most 14 days, currently valid,
+   * not RSA. No host-name check. */
+  WT_VERIFY_HASHES = 1,
+  /** No verification at all. For development only; logged as a warning. */
+  WT_VERIFY_NONE = 2,
+} wt_verify_mode;
+
+/** Options for wt_session_connect. Initialise with
+ * wt_connect_options_init(). */
+typedef struct wt_connect_options {
+  /** Value of the `origin` header, or NULL to send none. */
+  const char *origin;
+  /** Sub-protocols to offer, in preference order. */
+  const char *const *protocols;
+  size_t nprotocols;
+  wt_verify_mode verify;
+  /** For WT_VERIFY_HASHES: `ncert_hashes` SHA-256 values. */
+  const uint8_t (*cert_hashes)[32];
+  size_t ncert_hashes;
+  /** Extra trusted CA certificates (PEM) for WT_VERIFY_CA, or NULL. */
+  const char *ca_file;
+  /** Restrict the client to one draft generation (2, 7, 13 or 15) to test
+   * a server; 0 (default) offers all and uses the newest the server has. */
+  int draft;
+  /** Events of this session go here (default: the transport's on_event). */
+  wt_event_cb on_event;
+  void *user_data;
+} wt_connect_options;
+
+/** Fills `o` with defaults. */
+WT_EXTERN void wt_connect_options_init(wt_connect_options *o);
+
+/** createSession: dials `url` ("https://host:port/path?query") from this
+ * transport and sends the extended CONNECT once the server's SETTINGS have
+ * arrived. Resolves the host name synchronously. *out is valid until its
+ * WT_EV_SESSION_CLOSED event; WT_EV_SESSION_READY says it is usable. */
+WT_EXTERN int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts,
+                                 wt_session **out);
+
+/** terminateSession: sends WT_CLOSE_SESSION with `code` and `reason` (UTF-8;
+ * longer than 1024 bytes is cut at a character boundary), FINs the CONNECT
+ * stream and resets the session's streams. A WT_EV_SESSION_CLOSED event
+ * follows (with by_peer = 0). Returns 0, or WT_ERR_STATE if already
+ * closing. */
+WT_EXTERN int wt_session_close(wt_session *s, uint32_t code, const char *reason, size_t reason_len);
+
+/** drainSession: asks the peer to wind down (WT_DRAIN_SESSION). */
+WT_EXTERN int wt_session_drain(wt_session *s);
+
+/** exportKeyingMaterial: TLS exporter with label "EXPORTER-WebTransport" and
+ * the session-bound context of the WebTransport draft. `label` and
+ * `context` are each at most 255 bytes (`label` at least 1); writes
+ * `out_len` (1..4096) bytes to `out`. */
+WT_EXTERN int wt_session_export_keying_material(wt_session *s, const void *label, size_t label_len,
+                                                const void *context, size_t context_len, uint8_t *out,
+                                                size_t out_len);
+
+/** sendDatagram: queues one datagram. Returns 0 when queued, WT_ERR_AGAIN
+ * when the send queue is full (the datagram is dropped and counted),
+ * WT_ERR_TOO_LARGE when it exceeds wt_session_max_datagram_size(). */
+WT_EXTERN int wt_session_send_datagram(wt_session *s, const void *data, size_t len);
+
+/** receiveDatagram: dequeues one datagram into `buf`. Returns its length,
+ * WT_ERR_AGAIN when the queue is empty, or WT_ERR_TOO_LARGE when `cap` is
+ * too small (the datagram stays queued; a 65535-byte buffer always
+ * suffices). */
+WT_EXTERN ssize_t wt_session_receive_datagram(wt_session *s, void *buf, size_t cap);
+
+/** getMaxDatagramSize: the largest payload wt_session_send_datagram accepts
+ * now on this path; 0 when the peer does not accept datagrams. */
+WT_EXTERN size_t wt_session_max_datagram_size(const wt_session *s);
+
+/** createStream: opens a bidirectional (`bidi` != 0) or unidirectional
+ * stream. Returns 0, WT_ERR_AGAIN without stream credit (a
+ * WT_EV_SESSION_STREAM_CREDIT event follows when credit returns), or
+ * WT_ERR_STATE when the session is not ready or closing. */
+WT_EXTERN int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
+
+/** receiveStream: takes the oldest peer-opened stream from the incoming
+ * queue. Returns 0 or WT_ERR_AGAIN. */
+WT_EXTERN int wt_session_accept_stream(wt_session *s, wt_stream **out);
+
+/** The session ID (the stream ID of its CONNECT stream). */
+WT_EXTERN uint64_t wt_session_id(const wt_session *s);
+/** The negotiated sub-protocol, or NULL. */
+WT_EXTERN const char *wt_session_protocol(const wt_session *s);
+/** The request path (with query). */
+WT_EXTERN const char *wt_session_path(const wt_session *s);
+/** Draft generation in use: 2, 7, 13 or 15 (see wt_request_draft). */
+WT_EXTERN int wt_session_draft(const wt_session *s);
+/** Nonzero on the server side of a session. */
+WT_EXTERN int wt_session_is_server(const wt_session *s);
+/** Application pointer attached to the session. */
+WT_EXTERN void wt_session_set_user_data(wt_session *s, void *user_data);
+WT_EXTERN void *wt_session_user_data(const wt_session *s);
+/** Routes this session's events to `cb`. */
+WT_EXTERN void wt_session_set_callback(wt_session *s, wt_event_cb cb, void *user_data);
+/** Datagrams dropped so far: because the send queue was full, and because
+ * the receive queue was full. */
+WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_drops,
+                                         uint64_t *recv_drops);
+
+/* ------------------------------------------------------------------------ */
+/* Streams                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** sendBytes: copies up to `len` bytes into the stream's send buffer and
+ * returns how many were taken (possibly 0: wait for WT_EV_STREAM_WRITABLE).
+ * With `fin` set, the send side is closed once all `len` bytes are taken.
+ * Returns WT_ERR_STATE after the send side was closed or aborted. */
+WT_EXTERN ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin);
+
+/** Closes the send side (FIN) after what was written. */
+WT_EXTERN int wt_stream_close(wt_stream *st);
+
+/** receiveBytes: reads up to `cap` bytes. Returns the count; 0 with *fin set
+ * at the end of the stream; WT_ERR_AGAIN when nothing is buffered yet;
+ * WT_ERR_CLOSED after the peer reset the stream or we aborted reading. */
+WT_EXTERN ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin);
+
+/** abortSend: resets the send side with an application `code`. */
+WT_EXTERN int wt_stream_abort_send(wt_stream *st, uint32_t code);
+
+/** abortReceive: asks the peer to stop sending (STOP_SENDING) with `code`
+ * and discards what is buffered. */
+WT_EXTERN int wt_stream_abort_receive(wt_stream *st, uint32_t code);
+
+/** Attaches an application context; WT_EV_STREAM_CLOSED says when it can be
+ * released. */
+WT_EXTERN void wt_stream_set_context(wt_stream *st, void *ctx);
+WT_EXTERN void *wt_stream_context(const wt_stream *st);
+
+/** The QUIC stream ID. */
+WT_EXTERN uint64_t wt_stream_id(const wt_stream *st);
+/** Nonzero for a bidirectional stream. */
+WT_EXTERN int wt_stream_is_bidi(const wt_stream *st);
+/** Nonzero if this side opened the stream. */
+WT_EXTERN int wt_stream_is_local(const wt_stream *st);
+/** Nonzero if this stream can be written (local uni, or any bidi). */
+WT_EXTERN int wt_stream_can_write(const wt_stream *st);
+/** Nonzero if this stream can be read (peer uni, or any bidi). */
+WT_EXTERN int wt_stream_can_read(const wt_stream *st);
+/** The session the stream belongs to. */
+WT_EXTERN wt_session *wt_stream_session(const wt_stream *st);
+
+/* ------------------------------------------------------------------------ */
+/* Helpers                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/** Writes the 64 lowercase hex digits of a 32-byte hash and a NUL to
+ * `out` (65 bytes). */
+WT_EXTERN void wt_hex_sha256(const uint8_t hash[32], char out[65]);
+
+/** Parses 64 hex digits (colons allowed between bytes) into `hash`. Returns
+ * 0 or WT_ERR_INVALID_ARGUMENT. */
+WT_EXTERN int wt_parse_sha256(const char *hex, uint8_t hash[32]);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WEBTRANSPORT_H */

@@ -1,0 +1,328 @@
+/*
+ * endpoint.c: connection table, packet routing, stateless reset, version
+ * negotiation, timers and the transmit batch (see endpoint.h).
+ */
+#include "quic/endpoint.h"
+
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "quic/qconn_priv.h"
+
+/* Stateless resets answer strangers; cap them so they cannot be used to
+ * make us send at line rate (RFC 9000 §10.3). */
+#define RESETS_PER_SECOND 200
+
+struct wt_endpoint {
+  wt_endpoint_config cfg;
+  wt_cidmap cids;
+  wt_qconn *conns;
+  size_t nconns;
+  wt_timerheap timers;
+  wt_tls_client_creds client_creds;
+  uint8_t secret[32]; /* stateless reset tokens are derived from it */
+  wt_qconn *write_list;
+  uint64_t reset_window_start;
+  unsigned resets_in_window;
+  size_t ntx;
+  wt_txpkt tx[WT_TX_BATCH];
+  uint8_t txbuf[WT_TX_BATCH * WT_MAX_PKT];
+};
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+
+int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
+  if (cfg->cid_len < 8 || cfg->cid_len > NGTCP2_MAX_CIDLEN) return WT_ERR_INVALID_ARGUMENT;
+  wt_endpoint *ep = calloc(1, sizeof(*ep));
+  if (!ep) return WT_ERR_NOMEM;
+  ep->cfg = *cfg;
+  uint64_t seed;
+  if (gnutls_rnd(GNUTLS_RND_KEY, ep->secret, sizeof(ep->secret)) ||
+      gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed)) || wt_cidmap_init(&ep->cids, seed)) {
+    free(ep);
+    return WT_ERR_NOMEM;
+  }
+  wt_timerheap_init(&ep->timers);
+  *out = ep;
+  return 0;
+}
+
+static void unlink_conn(wt_endpoint *ep, wt_qconn *q) {
+  if (q->prev) q->prev->next = q->next;
+  else ep->conns = q->next;
+  if (q->next) q->next->prev = q->prev;
+  ep->nconns--;
+  wt_timerheap_remove(&ep->timers, &q->timer);
+  for (wt_qconn **pp = &ep->write_list; *pp; pp = &(*pp)->write_next) {
+    if (*pp == q) {
+      *pp = q->write_next;
+      break;
+    }
+  }
+}
+
+static void free_conn(wt_endpoint *ep, wt_qconn *q) {
+  unlink_conn(ep, q);
+  /* The layer above says goodbye before its pointer goes away. */
+  if (q->h && q->h->on_closed && !q->closed_notified) {
+    q->closed_notified = 1;
+    q->h->on_closed(q->app, WT_ERR_CLOSED, "connection closed");
+  }
+  if (q->h && q->h->on_freed) q->h->on_freed(q->app);
+  wt_qconn_free(q);
+}
+
+void wt_endpoint_free(wt_endpoint *ep, uint64_t ts) {
+  if (!ep) return;
+  for (wt_qconn *q = ep->conns; q; q = q->next)
+    if (q->state == QC_ACTIVE) wt_qconn_close(q, 0x100 /* H3_NO_ERROR */, "shutting down", ts);
+  wt_endpoint_tx_flush(ep);
+  while (ep->conns) free_conn(ep, ep->conns);
+  wt_cidmap_free(&ep->cids);
+  wt_timerheap_free(&ep->timers);
+  wt_tls_client_creds_free(&ep->client_creds);
+  wt_tls_server_free(ep->cfg.tls_server);
+  free(ep);
+}
+
+const wt_endpoint_config *wt_endpoint_get_config(const wt_endpoint *ep) { return &ep->cfg; }
+wt_tls_client_creds *wt_endpoint_client_creds(wt_endpoint *ep) { return &ep->client_creds; }
+size_t wt_endpoint_conn_count(const wt_endpoint *ep) { return ep->nconns; }
+int wt_endpoint_wants_write(const wt_endpoint *ep) { return ep->write_list != NULL; }
+
+static void add_conn(wt_endpoint *ep, wt_qconn *q) {
+  q->prev = NULL;
+  q->next = ep->conns;
+  if (ep->conns) ep->conns->prev = q;
+  ep->conns = q;
+  ep->nconns++;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection IDs                                                           */
+
+void wt_endpoint_reset_token(const wt_endpoint *ep, const ngtcp2_cid *cid, uint8_t *token) {
+  ngtcp2_crypto_generate_stateless_reset_token(token, ep->secret, sizeof(ep->secret), cid);
+}
+
+int wt_endpoint_register_cid(wt_endpoint *ep, const ngtcp2_cid *cid, wt_qconn *q) {
+  return wt_cidmap_put(&ep->cids, cid->data, cid->datalen, q);
+}
+
+int wt_endpoint_issue_cid(wt_endpoint *ep, wt_qconn *q, ngtcp2_cid *cid, size_t len, uint8_t *token) {
+  /* Retry a generator (or a random source) that hits a CID in use. */
+  for (int attempt = 0; attempt < 8; attempt++) {
+    int rv = ep->cfg.cid_generate ? ep->cfg.cid_generate(cid->data, len, ep->cfg.cid_user_data)
+                                  : gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, len);
+    if (rv) return WT_ERR_INVALID_ARGUMENT;
+    cid->datalen = len;
+    if (wt_cidmap_get(&ep->cids, cid->data, len)) continue;
+    wt_endpoint_reset_token(ep, cid, token);
+    return wt_endpoint_register_cid(ep, cid, q);
+  }
+  WT_LOGE(ep->cfg.log, "connection ID generator keeps returning IDs in use");
+  return WT_ERR_INVALID_ARGUMENT;
+}
+
+void wt_endpoint_retire_cid(wt_endpoint *ep, const ngtcp2_cid *cid) {
+  wt_cidmap_del(&ep->cids, cid->data, cid->datalen);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Transmit batch                                                           */
+
+uint8_t *wt_endpoint_tx_slot(wt_endpoint *ep) {
+  if (ep->ntx == WT_TX_BATCH) wt_endpoint_tx_flush(ep);
+  return ep->txbuf + ep->ntx * WT_MAX_PKT;
+}
+
+static void copy_addr(struct sockaddr_storage *dst, socklen_t *dlen, const ngtcp2_addr *a) {
+  memcpy(dst, a->addr, a->addrlen);
+  *dlen = a->addrlen;
+}
+
+void wt_endpoint_tx_commit(wt_endpoint *ep, const ngtcp2_path *path, size_t len) {
+  wt_txpkt *p = &ep->tx[ep->ntx];
+  copy_addr(&p->to, &p->tolen, &path->remote);
+  copy_addr(&p->from, &p->fromlen, &path->local);
+  p->off = ep->ntx * WT_MAX_PKT;
+  p->len = len;
+  ep->ntx++;
+}
+
+void wt_endpoint_tx_flush(wt_endpoint *ep) {
+  if (ep->ntx) ep->cfg.send_batch(ep->cfg.send_ctx, ep->txbuf, ep->tx, ep->ntx);
+  ep->ntx = 0;
+}
+
+static void send_raw(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t *data, size_t len) {
+  uint8_t *slot = wt_endpoint_tx_slot(ep);
+  memcpy(slot, data, len);
+  wt_endpoint_tx_commit(ep, path, len);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Packets for no connection                                                */
+
+static int reset_allowed(wt_endpoint *ep, uint64_t ts) {
+  if (ts - ep->reset_window_start >= NGTCP2_SECONDS) {
+    ep->reset_window_start = ts;
+    ep->resets_in_window = 0;
+  }
+  return ep->resets_in_window++ < RESETS_PER_SECOND;
+}
+
+/* RFC 9000 §10.3: a stateless reset must be shorter than the packet that
+ * triggered it (so two endpoints cannot loop) and at least 21 bytes. */
+static void send_stateless_reset(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_version_cid *vc, size_t len,
+                                 uint64_t ts) {
+  if (len < 1 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN + 1 || !reset_allowed(ep, ts))
+    return;
+  ngtcp2_cid cid;
+  ngtcp2_cid_init(&cid, vc->dcid, vc->dcidlen);
+  uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64], pkt[128];
+  size_t randlen = len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN - 1;
+  if (randlen > sizeof(rnd)) randlen = sizeof(rnd);
+  wt_endpoint_reset_token(ep, &cid, token);
+  if (gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen)) return;
+  ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(pkt, sizeof(pkt), token, rnd, randlen);
+  if (n > 0) send_raw(ep, path, pkt, (size_t)n);
+}
+
+/* RFC 9000 §6.1: only in answer to a packet big enough to be an Initial,
+ * so Version Negotiation cannot amplify. */
+static void send_version_negotiation(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_version_cid *vc,
+                                     size_t len) {
+  if (len < 1200) return;
+  uint8_t pkt[256], unused;
+  uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+  if (gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1)) return;
+  ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(pkt, sizeof(pkt), unused, vc->scid, vc->scidlen, vc->dcid,
+                                                        vc->dcidlen, versions, 1);
+  if (n > 0) send_raw(ep, path, pkt, (size_t)n);
+}
+
+static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t *data, size_t len, uint64_t ts) {
+  ngtcp2_pkt_hd hd;
+  /* Anything but a well-formed client Initial (a stray 0-RTT or Handshake
+   * packet, say) is dropped. */
+  if (ngtcp2_accept(&hd, data, len) != 0) return;
+  wt_qconn *q;
+  if (wt_qconn_new_server(ep, &hd, path, ts, &q)) {
+    WT_LOGW(ep->cfg.log, "cannot create a connection for a new client");
+    return;
+  }
+  add_conn(ep, q);
+  if (ep->cfg.on_accept(ep->cfg.accept_ctx, q)) {
+    q->state = QC_DEAD;
+    wt_endpoint_mark_write(ep, q);
+    return;
+  }
+  wt_qconn_read(q, path, data, len, ts);
+  wt_endpoint_mark_write(ep, q);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input                                                                    */
+
+void wt_endpoint_mark_write(wt_endpoint *ep, wt_qconn *q) {
+  if (q->in_write_list) return;
+  q->in_write_list = 1;
+  q->write_next = ep->write_list;
+  ep->write_list = q;
+}
+
+void wt_endpoint_on_packet(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,
+                           const struct sockaddr *remote, socklen_t remote_len, const uint8_t *data, size_t len,
+                           uint64_t ts) {
+  ngtcp2_version_cid vc;
+  ngtcp2_path path = {{(ngtcp2_sockaddr *)local, local_len}, {(ngtcp2_sockaddr *)remote, remote_len}, NULL};
+  int rv = ngtcp2_pkt_decode_version_cid(&vc, data, len, ep->cfg.cid_len);
+  if (rv == NGTCP2_ERR_VERSION_NEGOTIATION) {
+    if (ep->cfg.is_server) send_version_negotiation(ep, &path, &vc, len);
+    return;
+  }
+  if (rv) return;
+  wt_qconn *q = wt_cidmap_get(&ep->cids, vc.dcid, vc.dcidlen);
+  if (!q) {
+    if (vc.version == 0) send_stateless_reset(ep, &path, &vc, len, ts);
+    else if (ep->cfg.is_server) accept_conn(ep, &path, data, len, ts);
+    return;
+  }
+  if (q->state == QC_CLOSING) wt_qconn_resend_close(q);
+  else if (q->state == QC_ACTIVE) wt_qconn_read(q, &path, data, len, ts);
+  wt_endpoint_mark_write(ep, q);
+}
+
+void wt_endpoint_on_timers(wt_endpoint *ep, uint64_t ts) {
+  /* Collect first: handling a timer re-arms it, possibly for `ts` again. */
+  wt_qconn *due = NULL;
+  wt_timer *t;
+  while ((t = wt_timerheap_top(&ep->timers)) != NULL && t->expiry <= ts) {
+    wt_qconn *q = (wt_qconn *)((char *)t - offsetof(wt_qconn, timer));
+    wt_timerheap_remove(&ep->timers, t);
+    q->proc_next = due;
+    due = q;
+  }
+  while (due) {
+    wt_qconn *q = due;
+    due = q->proc_next;
+    q->proc_next = NULL;
+    wt_qconn_on_timer(q, ts);
+    wt_endpoint_mark_write(ep, q);
+  }
+}
+
+uint64_t wt_endpoint_next_expiry(const wt_endpoint *ep) {
+  wt_timer *t = wt_timerheap_top(&ep->timers);
+  return t ? t->expiry : WT_TIMER_NONE;
+}
+
+int wt_endpoint_connect(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,
+                        const struct sockaddr *remote, socklen_t remote_len, const wt_tls_verify *verify,
+                        const char *ca_file, uint64_t ts, wt_qconn **out) {
+  int rv = wt_qconn_new_client(ep, local, local_len, remote, remote_len, verify, ca_file, ts, out);
+  if (rv) return rv;
+  add_conn(ep, *out);
+  wt_endpoint_mark_write(ep, *out);
+  return 0;
+}
+
+void wt_endpoint_abandon(wt_endpoint *ep, wt_qconn *q) {
+  q->state = QC_DEAD;
+  wt_endpoint_mark_write(ep, q);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Output                                                                   */
+
+void wt_endpoint_write(wt_endpoint *ep, uint64_t ts) {
+  /* Take the list: writing may mark connections again (for the next round),
+   * so this round walks its own links. */
+  wt_qconn *list = NULL;
+  while (ep->write_list) {
+    wt_qconn *q = ep->write_list;
+    ep->write_list = q->write_next;
+    q->write_next = NULL;
+    q->in_write_list = 0;
+    q->proc_next = list;
+    list = q;
+  }
+  for (wt_qconn *q = list; q; q = q->proc_next)
+    if (q->state == QC_ACTIVE) wt_qconn_write(q, ts);
+  wt_endpoint_tx_flush(ep);
+  while (list) {
+    wt_qconn *q = list;
+    list = q->proc_next;
+    q->proc_next = NULL;
+    if (q->state == QC_DEAD) {
+      free_conn(ep, q);
+      continue;
+    }
+    if (wt_timerheap_set(&ep->timers, &q->timer, wt_qconn_expiry(q)))
+      WT_LOGE(ep->cfg.log, "out of memory arming a connection timer");
+  }
+}

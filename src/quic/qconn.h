@@ -1,0 +1,102 @@
+/*
+ * qconn.h: one QUIC connection (ngtcp2 + GnuTLS), without sockets.
+ *
+ * For: feeding packets and timer expiries into ngtcp2, turning its
+ * callbacks into stream/datagram events for the layer above
+ * (wt_qconn_handler), holding stream send data until acknowledged, queuing
+ * datagrams, and writing packets into the endpoint's transmit batch. Also
+ * the connection's close, closing and draining periods. Not for: finding
+ * the connection for a packet or owning sockets (endpoint.c, udp.c).
+ */
+#ifndef WT_QUIC_QCONN_H
+#define WT_QUIC_QCONN_H
+
+#include <ngtcp2/ngtcp2.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include "quic/tls.h"
+#include "util/timerheap.h"
+
+typedef struct wt_endpoint wt_endpoint;
+typedef struct wt_qconn wt_qconn;
+
+/* What the layer above hears. `app` is wt_qconn_set_app's pointer. */
+typedef struct wt_qconn_handler {
+  void (*on_ready)(void *app);
+  void (*on_stream_data)(void *app, int64_t sid, const uint8_t *data, size_t len, int fin);
+  void (*on_stream_reset)(void *app, int64_t sid, uint64_t code);
+  void (*on_stop_sending)(void *app, int64_t sid, uint64_t code);
+  void (*on_stream_writable)(void *app, int64_t sid);
+  void (*on_stream_acked)(void *app, int64_t sid);
+  void (*on_stream_closed)(void *app, int64_t sid);
+  void (*on_datagram)(void *app, const uint8_t *data, size_t len);
+  void (*on_stream_credit)(void *app, int bidi);
+  /* The connection is over (closed by either side, idle, failed). Called
+   * once; `err` is 0 for an orderly close. */
+  void (*on_closed)(void *app, int err, const char *detail);
+  /* The connection object is about to be freed: drop every reference. */
+  void (*on_freed)(void *app);
+} wt_qconn_handler;
+
+typedef enum wt_qconn_state {
+  QC_ACTIVE,
+  QC_CLOSING,  /* we sent CONNECTION_CLOSE; answer packets with it */
+  QC_DRAINING, /* the peer closed; stay silent */
+  QC_DEAD,     /* ready to be freed */
+} wt_qconn_state;
+
+/* Creates the server side of a connection from the client's first Initial
+ * packet header. */
+int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, uint64_t ts,
+                        wt_qconn **out);
+
+/* Creates a client connection to `remote` from local address `local`. */
+int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,
+                        const struct sockaddr *remote, socklen_t remote_len, const wt_tls_verify *verify,
+                        const char *ca_file, uint64_t ts, wt_qconn **out);
+
+void wt_qconn_free(wt_qconn *q);
+
+void wt_qconn_set_app(wt_qconn *q, const wt_qconn_handler *h, void *app);
+
+/* Packet in. Returns 0; on a fatal error the connection moves to closing,
+ * draining or dead by itself. */
+int wt_qconn_read(wt_qconn *q, const ngtcp2_path *path, const uint8_t *pkt, size_t len, uint64_t ts);
+/* Timer. */
+void wt_qconn_on_timer(wt_qconn *q, uint64_t ts);
+/* Writes what is due into the endpoint's transmit batch. */
+void wt_qconn_write(wt_qconn *q, uint64_t ts);
+/* When wt_qconn_on_timer must run next (WT_TIMER_NONE if never). */
+uint64_t wt_qconn_expiry(const wt_qconn *q);
+
+/* Closes with an HTTP/3 (application) error code. */
+void wt_qconn_close(wt_qconn *q, uint64_t app_code, const char *reason, uint64_t ts);
+/* In the closing period a packet from the peer is answered with our
+ * CONNECTION_CLOSE again (RFC 9000 §10.2.1). */
+void wt_qconn_resend_close(wt_qconn *q);
+
+wt_qconn_state wt_qconn_get_state(const wt_qconn *q);
+int wt_qconn_is_server(const wt_qconn *q);
+wt_timer *wt_qconn_timer(wt_qconn *q);
+
+/* Stream and datagram operations (the HTTP/3 layer's wt_h3_io). */
+int wt_qconn_open_stream(wt_qconn *q, int bidi, int64_t *sid);
+ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
+int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code);
+int wt_qconn_stream_stop(wt_qconn *q, int64_t sid, uint64_t code);
+void wt_qconn_stream_consumed(wt_qconn *q, int64_t sid, size_t n);
+int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len);
+size_t wt_qconn_max_datagram_payload(const wt_qconn *q);
+uint64_t wt_qconn_streams_left(const wt_qconn *q, int bidi);
+int wt_qconn_export(wt_qconn *q, const char *label, const uint8_t *ctx, size_t ctxlen, uint8_t *out, size_t outlen);
+
+/* Nonzero if packets are waiting to be written (data queued by the
+ * application outside the processing of input). */
+int wt_qconn_wants_write(const wt_qconn *q);
+
+/* Client: why the TLS handshake failed, or "". */
+const char *wt_qconn_tls_error(const wt_qconn *q);
+
+#endif

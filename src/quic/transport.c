@@ -1,0 +1,445 @@
+/*
+ * transport.c: the public wt_transport: one UDP socket, one endpoint, one
+ * event loop, and the wiring between each QUIC connection and its
+ * WebTransport layer.
+ *
+ * For: the composition root. Each connection is a `tconn` joining a
+ * wt_qconn (QUIC) and a wt_conn (HTTP/3 + WebTransport); the trampolines
+ * below pass QUIC events up and stream operations down. A processing round
+ * (wt_transport_process) reads every waiting packet, runs due timers,
+ * delivers WebTransport events to the application, and writes. Not for:
+ * protocol logic of any layer.
+ */
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "h3/codes.h"
+#include "quic/endpoint.h"
+#include "quic/udp.h"
+#include "util/url.h"
+#include "wt/wtconn.h"
+
+typedef struct tconn {
+  wt_transport *t;
+  wt_qconn *q;
+  wt_conn *wc;
+  int pending;
+  struct tconn *pending_next;
+  struct tconn *prev, *next; /* every connection of the transport */
+} tconn;
+
+struct wt_transport {
+  wt_transport_config cfg;
+  wt_logger log;
+  wt_udp udp;
+  int epfd, evfd;
+  wt_endpoint *ep;
+  tconn *conns;
+  tconn *pending;
+  volatile int stop;
+  int shutting_down;
+  int in_process;
+};
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void mark_pending(tconn *c) {
+  if (c->pending) return;
+  c->pending = 1;
+  c->pending_next = c->t->pending;
+  c->t->pending = c;
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP/3 -> QUIC                                                           */
+
+static int io_open(void *ctx, int bidi, int64_t *sid) { return wt_qconn_open_stream(((tconn *)ctx)->q, bidi, sid); }
+static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
+  return wt_qconn_stream_write(((tconn *)ctx)->q, sid, d, n, fin, limit);
+}
+static int io_reset(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_reset(((tconn *)ctx)->q, sid, code); }
+static int io_stop(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_stop(((tconn *)ctx)->q, sid, code); }
+static void io_consumed(void *ctx, int64_t sid, size_t n) { wt_qconn_stream_consumed(((tconn *)ctx)->q, sid, n); }
+static int io_datagram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) {
+  return wt_qconn_send_datagram(((tconn *)ctx)->q, h, hl, d, n);
+}
+static void io_close(void *ctx, uint64_t code, const char *reason) {
+  tconn *c = ctx;
+  wt_qconn_close(c->q, code, reason, now_ns());
+  mark_pending(c);
+}
+
+static const wt_h3_io h3_io = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_datagram, io_close};
+
+static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
+  return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
+}
+static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tconn *)ctx)->q); }
+static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
+static void x_wake(void *ctx) { mark_pending(ctx); }
+
+static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake};
+
+/* ------------------------------------------------------------------------ */
+/* QUIC -> HTTP/3                                                           */
+
+static void q_ready(void *app) { wt_conn_on_ready(((tconn *)app)->wc); }
+static void q_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
+  wt_conn_on_stream_data(((tconn *)app)->wc, sid, d, n, fin);
+}
+static void q_reset(void *app, int64_t sid, uint64_t code) { wt_conn_on_stream_reset(((tconn *)app)->wc, sid, code); }
+static void q_stop(void *app, int64_t sid, uint64_t code) { wt_conn_on_stop_sending(((tconn *)app)->wc, sid, code); }
+static void q_writable(void *app, int64_t sid) { wt_conn_on_stream_writable(((tconn *)app)->wc, sid); }
+static void q_acked(void *app, int64_t sid) { wt_conn_on_stream_acked(((tconn *)app)->wc, sid); }
+static void q_closed_stream(void *app, int64_t sid) { wt_conn_on_stream_closed(((tconn *)app)->wc, sid); }
+static void q_datagram(void *app, const uint8_t *d, size_t n) { wt_conn_on_datagram(((tconn *)app)->wc, d, n); }
+static void q_credit(void *app, int bidi) { wt_conn_on_stream_credit(((tconn *)app)->wc, bidi); }
+
+static void q_closed(void *app, int err, const char *detail) {
+  tconn *c = app;
+  wt_conn_on_closed(c->wc, err, detail);
+  mark_pending(c);
+}
+
+static void unlink_pending(tconn *c) {
+  for (tconn **pp = &c->t->pending; *pp; pp = &(*pp)->pending_next) {
+    if (*pp == c) {
+      *pp = c->pending_next;
+      break;
+    }
+  }
+}
+
+static void q_freed(void *app) {
+  tconn *c = app;
+  /* Last chance for the application to hear how its sessions ended. */
+  wt_conn_dispatch(c->wc);
+  unlink_pending(c);
+  if (c->prev) c->prev->next = c->next;
+  else c->t->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  wt_conn_free(c->wc);
+  free(c);
+}
+
+static const wt_qconn_handler q_handler = {q_ready,    q_data,     q_reset,  q_stop,   q_writable, q_acked,
+                                           q_closed_stream, q_datagram, q_credit, q_closed, q_freed};
+
+static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts, tconn **out) {
+  tconn *c = calloc(1, sizeof(*c));
+  if (!c) return WT_ERR_NOMEM;
+  c->t = t;
+  c->q = q;
+  wt_h3_io io = h3_io;
+  io.ctx = c;
+  wt_conn_io x = conn_io;
+  x.ctx = c;
+  wt_conn_config cc = {
+      .is_server = wt_qconn_is_server(q),
+      .on_request = t->cfg.on_request,
+      .request_user_data = t->cfg.request_user_data,
+      .on_event = t->cfg.on_event,
+      .event_user_data = t->cfg.event_user_data,
+      .stream_send_buffer = t->cfg.stream_send_buffer,
+      .datagram_recv_queue = t->cfg.datagram_recv_queue,
+      .max_buffered_streams = t->cfg.max_buffered_streams,
+      .max_buffered_datagrams = t->cfg.max_buffered_datagrams,
+      .max_field_section_size = 16384,
+      .log = &t->log,
+  };
+  gnutls_rnd(GNUTLS_RND_NONCE, &cc.grease_seed, sizeof(cc.grease_seed));
+  int rv = wt_conn_new(&cc, copts, &io, &x, &c->wc);
+  if (rv) {
+    free(c);
+    return rv;
+  }
+  wt_qconn_set_app(q, &q_handler, c);
+  c->next = t->conns;
+  if (t->conns) t->conns->prev = c;
+  t->conns = c;
+  if (out) *out = c;
+  return 0;
+}
+
+static int on_accept(void *ctx, wt_qconn *q) {
+  wt_transport *t = ctx;
+  if (t->shutting_down) return -1;
+  return attach(t, q, NULL, NULL);
+}
+
+static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
+  wt_udp_send(&((wt_transport *)ctx)->udp, buf, pkts, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creation                                                                 */
+
+void wt_transport_config_init(wt_transport_config *c) {
+  memset(c, 0, sizeof(*c));
+  c->bind_addr = "::";
+  c->log_level = WT_LOG_INFO;
+  c->idle_timeout_ms = 30000;
+  c->stream_window = 256 * 1024;
+  c->conn_window = 16 * 1024 * 1024;
+  c->stream_send_buffer = 256 * 1024;
+  /* Browsers and the W3C API expect at least 100 of each; the CONNECT
+   * stream takes one bidi credit. */
+  c->max_streams_bidi = 128;
+  c->max_streams_uni = 128;
+  c->datagram_send_queue = 1024;
+  c->datagram_recv_queue = 1024;
+  c->max_buffered_streams = 16;
+  c->max_buffered_datagrams = 64;
+  c->cid_len = 16;
+}
+
+static int validate_config(const wt_transport_config *c) {
+  if (c->cid_len < 8 || c->cid_len > 20 || c->stream_window < 1024 || c->conn_window < c->stream_window ||
+      c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
+      c->idle_timeout_ms == 0 || !c->bind_addr)
+    return WT_ERR_INVALID_ARGUMENT;
+  return 0;
+}
+
+static int setup_loop(wt_transport *t) {
+  t->epfd = epoll_create1(EPOLL_CLOEXEC);
+  t->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (t->epfd < 0 || t->evfd < 0) return WT_ERR_IO;
+  struct epoll_event ev = {.events = EPOLLIN, .data.fd = t->udp.fd};
+  if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->udp.fd, &ev)) return WT_ERR_IO;
+  ev.data.fd = t->evfd;
+  return epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &ev) ? WT_ERR_IO : 0;
+}
+
+int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
+  if (!cfg || !out || validate_config(cfg)) return WT_ERR_INVALID_ARGUMENT;
+  wt_transport *t = calloc(1, sizeof(*t));
+  if (!t) return WT_ERR_NOMEM;
+  t->cfg = *cfg;
+  t->epfd = t->evfd = -1;
+  t->udp.fd = -1;
+  t->log = (wt_logger){cfg->log_cb, cfg->log_user_data, cfg->log_level};
+  wt_endpoint_config ec = {
+      .is_server = cfg->server,
+      .cid_len = cfg->cid_len,
+      .cid_generate = cfg->cid_generate,
+      .cid_user_data = cfg->cid_user_data,
+      .idle_timeout_ms = cfg->idle_timeout_ms,
+      .stream_window = cfg->stream_window,
+      .conn_window = cfg->conn_window,
+      .max_streams_bidi = cfg->max_streams_bidi,
+      .max_streams_uni = cfg->max_streams_uni,
+      .datagram_send_queue = cfg->datagram_send_queue,
+      .log = &t->log,
+      .send_batch = send_batch,
+      .send_ctx = t,
+      .on_accept = on_accept,
+      .accept_ctx = t,
+  };
+  int rv = cfg->server ? wt_tls_server_new(cfg->cert_file, cfg->key_file, &t->log, &ec.tls_server) : 0;
+  if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
+  if (rv) wt_tls_server_free(ec.tls_server);
+  if (!rv) rv = wt_udp_open(&t->udp, cfg->bind_addr, cfg->port, cfg->reuse_port, &t->log);
+  if (!rv) rv = setup_loop(t);
+  if (rv) {
+    wt_transport_free(t);
+    return rv;
+  }
+  *out = t;
+  return 0;
+}
+
+void wt_transport_free(wt_transport *t) {
+  if (!t) return;
+  if (t->ep) wt_endpoint_free(t->ep, now_ns());
+  wt_udp_close(&t->udp);
+  if (t->epfd >= 0) close(t->epfd);
+  if (t->evfd >= 0) close(t->evfd);
+  free(t);
+}
+
+uint16_t wt_transport_port(const wt_transport *t) { return t ? wt_udp_port(&t->udp) : 0; }
+int wt_transport_fd(const wt_transport *t) { return t ? t->epfd : -1; }
+
+const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
+  const wt_endpoint_config *ec = t ? wt_endpoint_get_config(t->ep) : NULL;
+  return ec && ec->tls_server ? wt_tls_server_cert_sha256(ec->tls_server) : NULL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Processing                                                               */
+
+static void dispatch_all(wt_transport *t) {
+  uint64_t ts = 0;
+  while (t->pending) {
+    tconn *c = t->pending;
+    t->pending = c->pending_next;
+    c->pending = 0;
+    wt_conn_dispatch(c->wc);
+    /* A connection whose sessions are all over is closed, so that clients
+     * which vanish silently (as Chromium does) do not linger. */
+    if (wt_conn_finished(c->wc) && wt_qconn_get_state(c->q) == QC_ACTIVE) {
+      if (!ts) ts = now_ns();
+      wt_qconn_close(c->q, H3_NO_ERROR, "", ts);
+      wt_endpoint_mark_write(t->ep, c->q);
+    }
+  }
+}
+
+static void read_packets(wt_transport *t) {
+  /* Bounded so timers and writes are not starved by a flood. */
+  for (int round = 0; round < 16; round++) {
+    int n = wt_udp_recv(&t->udp);
+    if (n <= 0) return;
+    uint64_t ts = now_ns();
+    for (int i = 0; i < n; i++) {
+      wt_rxpkt *p = &t->udp.rx[i];
+      wt_endpoint_on_packet(t->ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen,
+                            p->data, p->len, ts);
+    }
+    if (n < WT_RX_BATCH) return;
+  }
+}
+
+int wt_transport_process(wt_transport *t) {
+  if (!t) return WT_ERR_INVALID_ARGUMENT;
+  uint64_t v;
+  t->in_process = 1;
+  while (read(t->evfd, &v, sizeof(v)) > 0) {
+  }
+  read_packets(t);
+  wt_endpoint_on_timers(t->ep, now_ns());
+  dispatch_all(t);
+  wt_endpoint_write(t->ep, now_ns());
+  /* Freeing dead connections may have delivered events that queued more. */
+  dispatch_all(t);
+  if (wt_endpoint_wants_write(t->ep)) wt_endpoint_write(t->ep, now_ns());
+  t->in_process = 0;
+  return 0;
+}
+
+int wt_transport_timeout_ms(wt_transport *t) {
+  if (!t) return -1;
+  if (t->pending || wt_endpoint_wants_write(t->ep)) return 0;
+  uint64_t exp = wt_endpoint_next_expiry(t->ep);
+  if (exp == WT_TIMER_NONE) return -1;
+  uint64_t now = now_ns();
+  if (exp <= now) return 0;
+  uint64_t ms = (exp - now + 999999) / 1000000;
+  return ms > 60000 ? 60000 : (int)ms;
+}
+
+int wt_transport_run(wt_transport *t) {
+  if (!t) return WT_ERR_INVALID_ARGUMENT;
+  t->stop = 0;
+  while (!t->stop) {
+    struct epoll_event evs[4];
+    int n = epoll_wait(t->epfd, evs, 4, wt_transport_timeout_ms(t));
+    if (n < 0 && errno != EINTR) {
+      WT_LOGE(&t->log, "epoll_wait: %s", strerror(errno));
+      return WT_ERR_IO;
+    }
+    wt_transport_process(t);
+    if (t->shutting_down && wt_endpoint_conn_count(t->ep) == 0) break;
+  }
+  return 0;
+}
+
+void wt_transport_stop(wt_transport *t) {
+  if (!t) return;
+  t->stop = 1;
+  uint64_t one = 1;
+  ssize_t r = write(t->evfd, &one, sizeof(one));
+  (void)r;
+}
+
+int wt_transport_shutdown(wt_transport *t) {
+  if (!t) return WT_ERR_INVALID_ARGUMENT;
+  t->shutting_down = 1;
+  for (tconn *c = t->conns; c; c = c->next) {
+    wt_conn_shutdown(c->wc);
+    mark_pending(c);
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Client                                                                   */
+
+static int resolve(wt_transport *t, const wt_url *u, struct sockaddr_storage *remote, socklen_t *rlen) {
+  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_family = t->udp.family == AF_INET ? AF_INET : AF_UNSPEC};
+  struct addrinfo *res = NULL;
+  char port[8];
+  snprintf(port, sizeof(port), "%u", u->port);
+  int rv = getaddrinfo(u->host, port, &hints, &res);
+  if (rv || !res) {
+    WT_LOGW(&t->log, "cannot resolve %s: %s", u->host, gai_strerror(rv));
+    return WT_ERR_NOT_FOUND;
+  }
+  memcpy(remote, res->ai_addr, res->ai_addrlen);
+  *rlen = res->ai_addrlen;
+  freeaddrinfo(res);
+  return 0;
+}
+
+static int draft_mask(int draft, unsigned *mask) {
+  switch (draft) {
+  case 0: *mask = WT_DRAFT_MASK_ALL; return 0;
+  case 2:
+  case 7:
+  case 13:
+  case 15: *mask = 1u << draft; return 0;
+  default: return WT_ERR_INVALID_ARGUMENT;
+  }
+}
+
+static int fill_verify(const wt_connect_options *o, const wt_url *u, wt_tls_verify *v) {
+  memset(v, 0, sizeof(*v));
+  v->mode = o->verify;
+  if (o->verify == WT_VERIFY_HASHES && (!o->cert_hashes || o->ncert_hashes == 0)) return WT_ERR_INVALID_ARGUMENT;
+  v->hashes = (uint8_t(*)[32])o->cert_hashes;
+  v->nhashes = o->verify == WT_VERIFY_HASHES ? o->ncert_hashes : 0;
+  snprintf(v->host, sizeof(v->host), "%s", u->host);
+  return 0;
+}
+
+int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
+  wt_connect_options defaults;
+  if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
+  if (!opts) {
+    wt_connect_options_init(&defaults);
+    opts = &defaults;
+  }
+  wt_url u;
+  wt_conn_client_opts copts;
+  wt_tls_verify verify;
+  int rv = wt_url_parse(url, &u);
+  if (!rv) rv = draft_mask(opts->draft, &copts.draft_mask);
+  if (!rv) rv = fill_verify(opts, &u, &verify);
+  struct sockaddr_storage remote, mapped, local;
+  socklen_t rlen = 0, mlen = 0, llen = 0;
+  if (!rv) rv = resolve(t, &u, &remote, &rlen);
+  if (!rv) rv = wt_udp_route(&t->udp, (struct sockaddr *)&remote, rlen, &mapped, &mlen, &local, &llen);
+  wt_qconn *q = NULL;
+  tconn *c = NULL;
+  if (!rv) rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
+                                    opts->ca_file, now_ns(), &q);
+  if (!rv) rv = attach(t, q, &copts, &c);
+  if (!rv) rv = wt_conn_connect(c->wc, &u, opts, out);
+  /* A connection without a session is of no use: let the endpoint reap it. */
+  if (rv && q) wt_endpoint_abandon(t->ep, q);
+  wt_url_free(&u);
+  return rv;
+}

@@ -1,0 +1,834 @@
+/*
+ * wtconn.c: WebTransport over one HTTP/3 connection.
+ *
+ * This file is the HTTP/3 handler: it turns requests and responses into
+ * sessions (draft negotiation, acceptance, refusal), routes WebTransport
+ * streams and datagrams to their session (buffering what arrives early),
+ * and delivers the application's events in wt_conn_dispatch(). Session and
+ * stream operations live in session.c and stream.c.
+ */
+#include "wt/wtconn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h3/codes.h"
+#include "h3/sfv.h"
+
+/* Value stored in c->gone: how a finished session ended. */
+#define GONE_ENDED ((void *)1)
+#define GONE_PEER_CLOSED ((void *)2) /* peer sent WT_CLOSE_SESSION: more data is an error */
+
+static const wt_h3_handler handler_table;
+
+/* ------------------------------------------------------------------------ */
+/* Settings we send                                                         */
+
+static size_t server_settings(wt_setting *s, uint64_t max_field_section) {
+  /* Every generation browsers speak (spec §6); all boolean-like values are 1
+   * because some clients reject anything else. */
+  static const uint64_t ids[] = {H3_SETTING_ENABLE_CONNECT_PROTOCOL, H3_SETTING_H3_DATAGRAM,
+                                 H3_SETTING_WT_ENABLED, H3_SETTING_WT_ENABLE_DRAFT02,
+                                 H3_SETTING_WT_MAX_SESSIONS, H3_SETTING_WT_MAX_SESSIONS_DRAFT07};
+  size_t n = 0;
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) s[n++] = (wt_setting){ids[i], 1};
+  s[n++] = (wt_setting){H3_SETTING_MAX_FIELD_SECTION_SIZE, max_field_section};
+  return n;
+}
+
+static size_t client_settings(wt_setting *s, unsigned mask, uint64_t max_field_section) {
+  size_t n = 0;
+  s[n++] = (wt_setting){H3_SETTING_H3_DATAGRAM, 1};
+  if (mask & (1u << 15)) s[n++] = (wt_setting){H3_SETTING_WT_ENABLED, 1};
+  if (mask & (1u << 13)) s[n++] = (wt_setting){H3_SETTING_WT_MAX_SESSIONS, 1};
+  if (mask & (1u << 7)) s[n++] = (wt_setting){H3_SETTING_WT_MAX_SESSIONS_DRAFT07, 1};
+  if (mask & (1u << 2)) s[n++] = (wt_setting){H3_SETTING_WT_ENABLE_DRAFT02, 1};
+  s[n++] = (wt_setting){H3_SETTING_MAX_FIELD_SECTION_SIZE, max_field_section};
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Lifecycle                                                                */
+
+int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, const wt_h3_io *io,
+                const wt_conn_io *xio, wt_conn **out) {
+  wt_conn *c = calloc(1, sizeof(*c));
+  if (!c) return WT_ERR_NOMEM;
+  c->cfg = *cfg;
+  c->io = *io;
+  c->xio = *xio;
+  wt_idmap_init(&c->sessions);
+  wt_idmap_init(&c->gone);
+  wt_idmap_init(&c->unacked_fins);
+  c->draft_mask = copts ? copts->draft_mask : WT_DRAFT_MASK_ALL;
+  wt_setting settings[12];
+  wt_h3conn_config hc = {.is_server = cfg->is_server,
+                         .settings = settings,
+                         .max_field_section_size = cfg->max_field_section_size,
+                         .grease_seed = cfg->grease_seed};
+  hc.nsettings = cfg->is_server ? server_settings(settings, cfg->max_field_section_size)
+                                : client_settings(settings, c->draft_mask, cfg->max_field_section_size);
+  wt_h3_handler h = handler_table;
+  h.ctx = c;
+  int rv = wt_h3conn_new(&hc, io, &h, cfg->log, &c->h3);
+  if (rv) {
+    free(c);
+    return rv;
+  }
+  *out = c;
+  return 0;
+}
+
+static void free_early(wt_conn *c) {
+  while (c->early) {
+    wt_stream *st = c->early;
+    c->early = st->next;
+    wt_stream_free(st);
+  }
+  while (c->early_dgrams) {
+    wt_early_dgram *d = c->early_dgrams;
+    c->early_dgrams = d->next;
+    free(d);
+  }
+}
+
+void wt_conn_free(wt_conn *c) {
+  if (!c) return;
+  while (c->all) {
+    wt_session *s = c->all;
+    c->all = s->next_all;
+    wt_session_free(s);
+  }
+  free_early(c);
+  wt_idmap_free(&c->sessions);
+  wt_idmap_free(&c->gone);
+  wt_idmap_free(&c->unacked_fins);
+  wt_h3conn_free(c->h3);
+  free(c);
+}
+
+void wt_conn_wake(wt_conn *c) {
+  if (c->xio.wake) c->xio.wake(c->xio.ctx);
+}
+
+int wt_conn_finished(const wt_conn *c) {
+  return c->had_session && !c->all && c->unacked_fins.count == 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Event marking and dispatch                                               */
+
+/* Marking an object dirty also asks the owner for a dispatch round. */
+void wt_conn_mark_session(wt_session *s, uint32_t ev) {
+  s->pending |= ev;
+  if (!s->dirty) {
+    s->dirty = 1;
+    s->dirty_next = s->conn->dirty_sessions;
+    s->conn->dirty_sessions = s;
+    wt_conn_wake(s->conn);
+  }
+}
+
+void wt_conn_mark_stream(wt_stream *st, uint32_t ev) {
+  st->pending |= ev;
+  if (!st->dirty) {
+    st->dirty = 1;
+    st->dirty_next = st->conn->dirty_streams;
+    st->conn->dirty_streams = st;
+    wt_conn_wake(st->conn);
+  }
+}
+
+static void emit(wt_session *s, wt_event *ev) {
+  wt_event_cb cb = s->cb ? s->cb : s->conn->cfg.on_event;
+  void *ud = s->cb ? s->cb_user_data : s->conn->cfg.event_user_data;
+  ev->session = s;
+  if (!ev->detail) ev->detail = "";
+  if (cb) cb(ev, ud);
+}
+
+static int take(uint32_t *pending, uint32_t bit) {
+  if (!(*pending & bit)) return 0;
+  *pending &= ~bit;
+  return 1;
+}
+
+static void unlink_session(wt_session *s) {
+  for (wt_session **pp = &s->conn->all; *pp; pp = &(*pp)->next_all) {
+    if (*pp == s) {
+      *pp = s->next_all;
+      return;
+    }
+  }
+}
+
+static void deliver_session(wt_session *s) {
+  wt_event ev;
+  if (s->state == WS_OPEN || s->state == WS_CLOSED) {
+    static const struct {
+      uint32_t bit;
+      wt_event_type type;
+    } order[] = {{EV_READY, WT_EV_SESSION_READY},       {EV_DRAINING, WT_EV_SESSION_DRAINING},
+                 {EV_STREAM, WT_EV_SESSION_STREAM},     {EV_DATAGRAM, WT_EV_SESSION_DATAGRAM},
+                 {EV_CREDIT, WT_EV_SESSION_STREAM_CREDIT}};
+    for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+      if (!take(&s->pending, order[i].bit)) continue;
+      if (s->state == WS_CLOSED && order[i].bit != EV_READY) continue;
+      memset(&ev, 0, sizeof(ev));
+      ev.type = order[i].type;
+      emit(s, &ev);
+    }
+  }
+  /* The final event waits for every stream of the session to be gone. */
+  if (s->state != WS_CLOSED || s->streams || !take(&s->pending, EV_CLOSED)) return;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = WT_EV_SESSION_CLOSED;
+  ev.code = s->close_code;
+  ev.reason = s->close_reason ? s->close_reason : "";
+  ev.reason_len = s->close_reason_len;
+  ev.by_peer = s->close_by_peer;
+  ev.http_status = s->close_http_status;
+  ev.error = s->close_error;
+  ev.detail = s->close_detail;
+  emit(s, &ev);
+  unlink_session(s);
+  wt_session_free(s);
+}
+
+static void stream_event(wt_stream *st, wt_event_type type, uint32_t code, int has_code) {
+  wt_event ev;
+  memset(&ev, 0, sizeof(ev));
+  ev.type = type;
+  ev.stream = st;
+  ev.code = code;
+  ev.has_code = has_code;
+  emit(st->session, &ev);
+}
+
+/* Removes a finished stream from its session and frees it; the session's
+ * final event may now be due. */
+static void retire_stream(wt_stream *st) {
+  wt_session *s = st->session;
+  if (st->prev) st->prev->next = st->next;
+  else s->streams = st->next;
+  if (st->next) st->next->prev = st->prev;
+  if (!st->detached) wt_h3conn_detach(st->conn->h3, st->id);
+  wt_stream_free(st);
+  if (!s->streams && s->state == WS_CLOSED) wt_conn_mark_session(s, 0);
+}
+
+static void deliver_stream(wt_stream *st) {
+  if (!st->session) return; /* early stream: nobody to tell yet */
+  if (st->accepted) {
+    if (take(&st->pending, EV_RECV_ABORTED)) stream_event(st, WT_EV_STREAM_RECV_ABORTED, st->reset_code, st->reset_has_code);
+    if (take(&st->pending, EV_READABLE)) stream_event(st, WT_EV_STREAM_READABLE, 0, 0);
+    if (take(&st->pending, EV_SEND_ABORTED)) stream_event(st, WT_EV_STREAM_SEND_ABORTED, st->stop_code, st->stop_has_code);
+    if (take(&st->pending, EV_WRITABLE)) stream_event(st, WT_EV_STREAM_WRITABLE, 0, 0);
+    if (take(&st->pending, EV_COMMITTED)) stream_event(st, WT_EV_STREAM_COMMITTED, 0, 0);
+  }
+  if (st->dirty || !wt_stream_is_done(st) || st->queued) return;
+  if (st->accepted) stream_event(st, WT_EV_STREAM_CLOSED, 0, 0);
+  retire_stream(st);
+}
+
+void wt_conn_dispatch(wt_conn *c) {
+  for (;;) {
+    if (c->dirty_sessions) {
+      wt_session *s = c->dirty_sessions;
+      c->dirty_sessions = s->dirty_next;
+      s->dirty = 0;
+      deliver_session(s);
+    } else if (c->dirty_streams) {
+      wt_stream *st = c->dirty_streams;
+      c->dirty_streams = st->dirty_next;
+      st->dirty = 0;
+      deliver_stream(st);
+    } else {
+      return;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Server: requests                                                         */
+
+static int add_protocol(void *ud, const char *p, size_t len) {
+  wt_request *r = ud;
+  char **n = realloc(r->protocols, (r->nprotocols + 1) * sizeof(*n));
+  if (!n) return WT_ERR_NOMEM;
+  r->protocols = n;
+  n[r->nprotocols] = strndup(p, len);
+  if (!n[r->nprotocols]) return WT_ERR_NOMEM;
+  r->nprotocols++;
+  return 0;
+}
+
+static void free_protocols(wt_request *r) {
+  for (size_t i = 0; i < r->nprotocols; i++) free(r->protocols[i]);
+  free(r->protocols);
+  r->protocols = NULL;
+  r->nprotocols = 0;
+}
+
+static int send_status(wt_conn *c, int64_t sid, int status, const char *protocol_field, int fin) {
+  char st[4];
+  snprintf(st, sizeof(st), "%03d", status);
+  wt_qpack_field f[2] = {{":status", 7, st, 3}, {"wt-protocol", 11, protocol_field, 0}};
+  size_t n = 1;
+  if (protocol_field) {
+    f[1].value_len = strlen(protocol_field);
+    n = 2;
+  }
+  return wt_h3conn_send_headers(c->h3, sid, f, n, fin);
+}
+
+/* Refuses a request with a status; the client's remaining request bytes
+ * are not needed (RFC 9114 §4.1: STOP_SENDING with H3_NO_ERROR). */
+static void refuse(wt_conn *c, int64_t sid, int status, const char *why) {
+  WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
+  send_status(c, sid, status, NULL, 1);
+  wt_h3conn_stop_sending(c->h3, sid, H3_NO_ERROR);
+  wt_conn_wake(c);
+}
+
+static int known_protocol_token(const char *p) {
+  return strcmp(p, "webtransport") == 0 || strcmp(p, "webtransport-h3") == 0;
+}
+
+static void reject_early_for(wt_conn *c, uint64_t session_id);
+static void adopt_early(wt_conn *c, wt_session *s);
+
+/* Runs the application's hook and answers. The session is WS_WAIT_SETTINGS
+ * until here. */
+static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
+  const wt_h3_settings *ps = wt_h3conn_peer_settings(c->h3);
+  char desc[256];
+  s->draft = wt_settings_wt_draft(ps, WT_DRAFT_MASK_ALL);
+  if (!s->draft) {
+    wt_settings_describe(ps, desc, sizeof(desc));
+    WT_LOGW(c->cfg.log, "stream %llu: WebTransport request from a client that did not enable WebTransport (%s)",
+            (unsigned long long)s->id, desc);
+    wt_h3conn_reset(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
+    wt_h3conn_stop_sending(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "client did not enable WebTransport");
+    return;
+  }
+  wt_request req;
+  memset(&req, 0, sizeof(req));
+  req.s = s;
+  req.h = h;
+  const char *avail = wt_h3_headers_get(h, "wt-available-protocols");
+  if (avail && wt_sfv_parse_string_list(avail, strlen(avail), s->draft < 13, add_protocol, &req)) {
+    WT_LOGI(c->cfg.log, "stream %llu: ignoring malformed wt-available-protocols", (unsigned long long)s->id);
+    free_protocols(&req);
+  }
+  int status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : 404;
+  if (status < 200 || status > 599) status = 500;
+  if (status >= 300) {
+    refuse(c, (int64_t)s->id, status, "refused by the request hook");
+    s->close_http_status = status;
+    free_protocols(&req);
+    wt_session_terminate(s, 0, 0, NULL, 0, 0, "refused");
+    return;
+  }
+  wt_buf proto;
+  wt_buf_init(&proto);
+  if (req.selected) {
+    s->protocol = strdup(req.selected);
+    wt_sfv_serialize_string(&proto, req.selected, strlen(req.selected));
+    wt_buf_append(&proto, "", 1);
+  }
+  if (req.cb_set) {
+    s->cb = req.cb;
+    s->cb_user_data = req.cb_user_data;
+  }
+  free_protocols(&req);
+  send_status(c, (int64_t)s->id, status, proto.len ? (const char *)proto.data : NULL, 0);
+  wt_buf_free(&proto);
+  s->state = WS_OPEN;
+  wt_conn_mark_session(s, EV_READY);
+  adopt_early(c, s);
+  if (wt_buf_readable(&s->early_data)) {
+    wt_buf early = s->early_data;
+    wt_buf_init(&s->early_data);
+    wt_session_feed_capsules(s, wt_buf_rpos(&early), wt_buf_readable(&early));
+    wt_buf_free(&early);
+  }
+  wt_conn_wake(c);
+}
+
+static int live_sessions(const wt_conn *c) {
+  int n = 0;
+  for (const wt_session *s = c->all; s; s = s->next_all)
+    if (s->state != WS_CLOSED) n++;
+  return n;
+}
+
+static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
+  if (strcmp(h->method, "CONNECT") != 0 || !h->protocol) {
+    refuse(c, sid, 405, "only WebTransport (extended CONNECT) requests are served");
+    return;
+  }
+  if (!known_protocol_token(h->protocol) || strcmp(h->scheme, "https") != 0) {
+    refuse(c, sid, 400, "unknown :protocol or :scheme");
+    return;
+  }
+  /* Without WebTransport flow control a connection carries one session at
+   * a time (draft §5.2). */
+  if (live_sessions(c) >= 1) {
+    WT_LOGI(c->cfg.log, "stream %lld: second concurrent session refused (no pooling)", (long long)sid);
+    wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
+    wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
+    return;
+  }
+  if ((uint64_t)sid + 4 > c->next_request_id) c->next_request_id = (uint64_t)sid + 4;
+  wt_session *s = wt_session_new(c, 1);
+  if (!s) {
+    refuse(c, sid, 503, "out of memory");
+    return;
+  }
+  s->id = (uint64_t)sid;
+  s->path = strdup(h->path);
+  s->authority = strdup(h->authority);
+  const char *origin = wt_h3_headers_get(h, "origin");
+  s->origin = origin ? strdup(origin) : NULL;
+  s->request = malloc(sizeof(*h));
+  if (!s->path || !s->authority || (origin && !s->origin) || !s->request ||
+      wt_idmap_put(&c->sessions, s->id, s)) {
+    wt_h3conn_reset(c->h3, sid, H3_INTERNAL_ERROR);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_NOMEM, "out of memory");
+    return;
+  }
+  /* Keep the fields: the hook may run later, once SETTINGS arrive. */
+  *s->request = *h;
+  wt_h3_headers_init(h);
+  s->state = WS_WAIT_SETTINGS;
+  c->had_session = 1;
+  /* The draft forbids acting on a WebTransport request before the client's
+   * SETTINGS say which version it speaks. */
+  if (c->settings_seen) decide_request(c, s, s->request);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Client: connect and response                                             */
+
+static void client_send_connect(wt_conn *c, wt_session *s);
+
+int wt_conn_connect(wt_conn *c, const wt_url *u, const wt_connect_options *o, wt_session **out) {
+  wt_session *s = wt_session_new(c, 0);
+  if (!s) return WT_ERR_NOMEM;
+  s->path = strdup(u->path);
+  s->authority = strdup(u->authority);
+  s->origin = o->origin ? strdup(o->origin) : NULL;
+  s->offered = o->nprotocols ? calloc(o->nprotocols, sizeof(char *)) : NULL;
+  int bad = !s->path || !s->authority || (o->origin && !s->origin) || (o->nprotocols && !s->offered);
+  for (size_t i = 0; !bad && i < o->nprotocols; i++) {
+    s->offered[i] = strdup(o->protocols[i]);
+    bad = !s->offered[i];
+    s->noffered = i + 1;
+  }
+  if (bad) {
+    unlink_session(s);
+    wt_session_free(s);
+    return WT_ERR_NOMEM;
+  }
+  s->cb = o->on_event;
+  s->cb_user_data = o->user_data;
+  c->had_session = 1;
+  *out = s;
+  if (c->settings_seen) client_send_connect(c, s);
+  return 0;
+}
+
+static int build_connect_fields(wt_session *s, const char *token, wt_buf *protos, wt_qpack_field *f) {
+  size_t n = 0;
+#define ADD(nm, val) f[n++] = (wt_qpack_field){nm, strlen(nm), val, strlen(val)}
+  ADD(":method", "CONNECT");
+  ADD(":protocol", token);
+  ADD(":scheme", "https");
+  ADD(":authority", s->authority);
+  ADD(":path", s->path);
+  if (s->origin) ADD("origin", s->origin);
+  if (s->draft == 2) ADD("sec-webtransport-http3-draft02", "1");
+  if (s->noffered) {
+    wt_sfv_serialize_string_list(protos, (const char *const *)s->offered, s->noffered);
+    wt_buf_append(protos, "", 1);
+    ADD("wt-available-protocols", (const char *)protos->data);
+  }
+#undef ADD
+  return (int)n;
+}
+
+/* What the server must have announced for the generation we picked
+ * (spec §4, §6 "Client"). Returns NULL when satisfied. */
+static const char *server_requirements_unmet(const wt_h3_settings *ps, int draft) {
+  if (!draft) return "server does not announce a WebTransport version we speak";
+  if (!ps->h3_datagram && !(draft == 2 && ps->h3_datagram_draft04)) return "server does not support HTTP datagrams";
+  if (draft >= 7 && !ps->enable_connect_protocol) return "server does not enable extended CONNECT";
+  return NULL;
+}
+
+static void client_send_connect(wt_conn *c, wt_session *s) {
+  const wt_h3_settings *ps = wt_h3conn_peer_settings(c->h3);
+  s->draft = wt_settings_wt_draft(ps, c->draft_mask);
+  const char *unmet = server_requirements_unmet(ps, s->draft);
+  if (unmet) {
+    char desc[200], detail[256];
+    wt_settings_describe(ps, desc, sizeof(desc));
+    snprintf(detail, sizeof(detail), "%s (server settings: %s)", unmet, desc);
+    WT_LOGW(c->cfg.log, "%s", detail);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
+    return;
+  }
+  wt_buf protos;
+  wt_buf_init(&protos);
+  wt_qpack_field f[8];
+  int n = build_connect_fields(s, s->draft == 15 ? "webtransport-h3" : "webtransport", &protos, f);
+  int64_t sid;
+  int rv = wt_h3conn_send_request(c->h3, f, (size_t)n, &sid);
+  wt_buf_free(&protos);
+  if (rv) {
+    wt_session_terminate(s, 0, 0, NULL, 0, rv, "cannot open the CONNECT stream");
+    return;
+  }
+  s->id = (uint64_t)sid;
+  s->state = WS_REQUESTED;
+  if (wt_idmap_put(&c->sessions, s->id, s)) wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_NOMEM, "out of memory");
+  wt_conn_wake(c);
+}
+
+static int offered(const wt_session *s, const char *p) {
+  for (size_t i = 0; i < s->noffered; i++)
+    if (strcmp(s->offered[i], p) == 0) return 1;
+  return 0;
+}
+
+static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
+  if (h->status < 200 || h->status > 299) {
+    char detail[96];
+    snprintf(detail, sizeof(detail), "server answered %d", h->status);
+    s->close_http_status = h->status;
+    wt_session_terminate(s, 1, 0, NULL, 0, 0, detail);
+    return;
+  }
+  const char *wp = wt_h3_headers_get(h, "wt-protocol");
+  if (wp) {
+    wt_buf v;
+    wt_buf_init(&v);
+    /* A malformed or unoffered value is ignored, as browsers do. */
+    if (wt_sfv_parse_string_item(wp, strlen(wp), s->draft < 13, &v) == 0 && offered(s, (const char *)v.data))
+      s->protocol = strdup((const char *)v.data);
+    else
+      WT_LOGI(c->cfg.log, "session %llu: ignoring wt-protocol %s", (unsigned long long)s->id, wp);
+    wt_buf_free(&v);
+  }
+  s->state = WS_OPEN;
+  wt_conn_mark_session(s, EV_READY);
+  if (s->in_head) wt_conn_mark_session(s, EV_STREAM);
+  if (s->dq_len) wt_conn_mark_session(s, EV_DATAGRAM);
+}
+
+/* ------------------------------------------------------------------------ */
+/* HTTP/3 handler                                                           */
+
+static wt_session *session_by_id(wt_conn *c, uint64_t id) { return wt_idmap_get(&c->sessions, id); }
+
+static void h_on_settings(void *ctx) {
+  wt_conn *c = ctx;
+  c->settings_seen = 1;
+  for (wt_session *s = c->all, *next; s; s = next) {
+    next = s->next_all;
+    if (s->state == WS_WAIT_SETTINGS) decide_request(c, s, s->request);
+    else if (s->state == WS_CONNECTING) client_send_connect(c, s);
+  }
+}
+
+static void h_on_goaway(void *ctx, uint64_t id) {
+  wt_conn *c = ctx;
+  for (wt_session *s = c->all; s; s = s->next_all) {
+    if (s->state == WS_OPEN && !s->draining_delivered) {
+      s->draining_delivered = 1;
+      wt_conn_mark_session(s, EV_DRAINING);
+    }
+  }
+}
+
+static void h_on_headers(void *ctx, int64_t sid, wt_h3_headers *h) {
+  wt_conn *c = ctx;
+  if (c->cfg.is_server) {
+    server_on_request(c, sid, h);
+    return;
+  }
+  wt_session *s = session_by_id(c, (uint64_t)sid);
+  if (s && s->state == WS_REQUESTED) client_on_response(c, s, h);
+}
+
+static void h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len) {
+  wt_conn *c = ctx;
+  wt_session *s = session_by_id(c, (uint64_t)sid);
+  if (s && s->state == WS_OPEN) {
+    wt_session_feed_capsules(s, data, len);
+  } else if (s && s->state == WS_WAIT_SETTINGS) {
+    /* Optimistic capsules: held until we have answered (draft §3.2), within
+     * the same bound as a close capsule plus a datagram. */
+    if (wt_buf_readable(&s->early_data) + len > 65536 + 1100) {
+      wt_h3conn_reset(c->h3, sid, H3_EXCESSIVE_LOAD);
+      wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, "too much data before the session was accepted");
+    } else {
+      wt_buf_append(&s->early_data, data, len);
+    }
+  } else if (!s && wt_idmap_get(&c->gone, (uint64_t)sid) == GONE_PEER_CLOSED) {
+    /* Draft §6: nothing may follow WT_CLOSE_SESSION. */
+    wt_h3conn_reset(c->h3, sid, H3_MESSAGE_ERROR);
+    wt_h3conn_stop_sending(c->h3, sid, H3_MESSAGE_ERROR);
+    wt_idmap_put(&c->gone, (uint64_t)sid, GONE_ENDED);
+  }
+}
+
+static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
+  wt_conn *c = ctx;
+  wt_session *s = session_by_id(c, (uint64_t)sid);
+  if (!s || s->state == WS_CLOSED) return;
+  s->fin_received = !reset;
+  if (reset) {
+    char detail[96];
+    snprintf(detail, sizeof(detail), "peer reset the CONNECT stream with 0x%llx", (unsigned long long)code);
+    wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED, detail);
+  } else if (!wt_capsule_parser_at_boundary(&s->cp)) {
+    wt_h3conn_reset(c->h3, sid, H3_MESSAGE_ERROR);
+    wt_session_terminate(s, 1, 0, NULL, 0, WT_ERR_PROTO, "CONNECT stream ended inside a capsule");
+  } else {
+    /* A FIN without WT_CLOSE_SESSION means code 0, empty reason. */
+    wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED,
+                         s->state == WS_OPEN ? NULL : "server ended the request without answering");
+  }
+}
+
+static void h_on_request_stop(void *ctx, int64_t sid, uint64_t code) {
+  wt_conn *c = ctx;
+  wt_session *s = session_by_id(c, (uint64_t)sid);
+  if (!s || s->state == WS_CLOSED) return;
+  char detail[96];
+  snprintf(detail, sizeof(detail), "peer stopped reading the CONNECT stream (0x%llx)", (unsigned long long)code);
+  wt_session_terminate(s, 1, 0, NULL, 0, 0, detail);
+}
+
+/* Streams whose session is not known yet wait in c->early, within a bound
+ * (draft §4.6). */
+static void *buffer_early(wt_conn *c, wt_stream *st, uint64_t session_id) {
+  if (c->nearly >= c->cfg.max_buffered_streams) {
+    WT_LOGI(c->cfg.log, "stream %lld: refused, %zu streams already wait for their session", (long long)st->id,
+            c->nearly);
+    wt_h3conn_stop_sending(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
+    if (st->bidi) wt_h3conn_reset(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
+    wt_stream_free(st);
+    return NULL;
+  }
+  st->pending_session_id = session_id;
+  st->next = c->early;
+  if (c->early) c->early->prev = st;
+  c->early = st;
+  c->nearly++;
+  return st;
+}
+
+static void *h_on_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bidi) {
+  wt_conn *c = ctx;
+  wt_session *s = session_by_id(c, session_id);
+  wt_stream *st = wt_stream_new(c, NULL, sid, bidi, 0);
+  if (!st) {
+    wt_h3conn_stop_sending(c->h3, sid, H3_INTERNAL_ERROR);
+    return NULL;
+  }
+  if (s && s->state != WS_CLOSED && s->state != WS_WAIT_SETTINGS) {
+    wt_stream_attach(s, st);
+    return st;
+  }
+  if (s || wt_idmap_get(&c->gone, session_id)) {
+    wt_h3conn_stop_sending(c->h3, sid, WT_SESSION_GONE);
+    if (bidi) wt_h3conn_reset(c->h3, sid, WT_SESSION_GONE);
+    wt_stream_free(st);
+    return NULL;
+  }
+  return buffer_early(c, st, session_id);
+}
+
+static void h_on_wt_data(void *ctx, void *up, const uint8_t *d, size_t n, int fin) { wt_stream_on_data(up, d, n, fin); }
+static void h_on_wt_reset(void *ctx, void *up, uint64_t code) { wt_stream_on_reset(up, code); }
+static void h_on_wt_stop(void *ctx, void *up, uint64_t code) { wt_stream_on_stop(up, code); }
+static void h_on_wt_writable(void *ctx, void *up) { wt_stream_on_writable(up); }
+static void h_on_wt_acked(void *ctx, void *up) { wt_stream_on_acked(up); }
+
+static void h_on_wt_closed(void *ctx, void *up) {
+  wt_stream *st = up;
+  st->detached = 1;
+}
+
+static void h_on_datagram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) {
+  wt_conn *c = ctx;
+  wt_session *s = session_by_id(c, session_id);
+  if (s && s->state != WS_CLOSED && s->state != WS_WAIT_SETTINGS) {
+    wt_session_on_datagram(s, d, n);
+    return;
+  }
+  if (s == NULL && wt_idmap_get(&c->gone, session_id)) return;
+  if (c->nearly_dgrams >= c->cfg.max_buffered_datagrams) {
+    c->early_dgram_drops++;
+    return;
+  }
+  wt_early_dgram *e = malloc(sizeof(*e) + n);
+  if (!e) return;
+  e->session_id = session_id;
+  e->data = (uint8_t *)(e + 1);
+  e->len = n;
+  memcpy(e->data, d, n);
+  e->next = c->early_dgrams;
+  c->early_dgrams = e;
+  c->nearly_dgrams++;
+}
+
+static void h_on_stream_credit(void *ctx, int bidi) {
+  wt_conn *c = ctx;
+  for (wt_session *s = c->all; s; s = s->next_all)
+    if (s->state == WS_OPEN && s->wants_credit) {
+      s->wants_credit = 0;
+      wt_conn_mark_session(s, EV_CREDIT);
+    }
+}
+
+static const wt_h3_handler handler_table = {
+    .on_settings = h_on_settings,
+    .on_goaway = h_on_goaway,
+    .on_headers = h_on_headers,
+    .on_data = h_on_data,
+    .on_request_end = h_on_request_end,
+    .on_request_stop = h_on_request_stop,
+    .on_wt_stream = h_on_wt_stream,
+    .on_wt_data = h_on_wt_data,
+    .on_wt_reset = h_on_wt_reset,
+    .on_wt_stop = h_on_wt_stop,
+    .on_wt_writable = h_on_wt_writable,
+    .on_wt_acked = h_on_wt_acked,
+    .on_wt_closed = h_on_wt_closed,
+    .on_datagram = h_on_datagram,
+    .on_stream_credit = h_on_stream_credit,
+};
+
+/* ------------------------------------------------------------------------ */
+/* Early streams and datagrams                                              */
+
+/* Moves what arrived before the session existed into it, oldest first. */
+static void adopt_early(wt_conn *c, wt_session *s) {
+  wt_stream *adopt = NULL;
+  for (wt_stream *st = c->early, *next; st; st = next) {
+    next = st->next;
+    if (st->pending_session_id != s->id) continue;
+    if (st->prev) st->prev->next = st->next;
+    else c->early = st->next;
+    if (st->next) st->next->prev = st->prev;
+    c->nearly--;
+    st->prev = NULL;
+    st->next = adopt; /* the early list is newest first: this reverses it */
+    adopt = st;
+  }
+  while (adopt) {
+    wt_stream *st = adopt;
+    adopt = st->next;
+    st->next = NULL;
+    wt_stream_attach(s, st);
+  }
+  wt_early_dgram *keep = NULL, *mine = NULL;
+  while (c->early_dgrams) {
+    wt_early_dgram *d = c->early_dgrams;
+    c->early_dgrams = d->next;
+    wt_early_dgram **list = d->session_id == s->id ? &mine : &keep;
+    d->next = *list;
+    *list = d;
+  }
+  c->early_dgrams = keep;
+  while (mine) {
+    wt_early_dgram *d = mine;
+    mine = d->next;
+    wt_session_on_datagram(s, d->data, d->len);
+    c->nearly_dgrams--;
+    free(d);
+  }
+}
+
+static void reject_early_for(wt_conn *c, uint64_t session_id) {
+  for (wt_stream *st = c->early, *next; st; st = next) {
+    next = st->next;
+    if (st->pending_session_id != session_id) continue;
+    if (st->prev) st->prev->next = st->next;
+    else c->early = st->next;
+    if (st->next) st->next->prev = st->prev;
+    c->nearly--;
+    wt_h3conn_stop_sending(c->h3, st->id, WT_SESSION_GONE);
+    if (st->bidi) wt_h3conn_reset(c->h3, st->id, WT_SESSION_GONE);
+    wt_h3conn_detach(c->h3, st->id);
+    wt_stream_free(st);
+  }
+  for (wt_early_dgram **pp = &c->early_dgrams; *pp;) {
+    wt_early_dgram *d = *pp;
+    if (d->session_id != session_id) {
+      pp = &d->next;
+      continue;
+    }
+    *pp = d->next;
+    c->nearly_dgrams--;
+    free(d);
+  }
+}
+
+void wt_conn_session_gone(wt_conn *c, wt_session *s, int peer_closed) {
+  if (s->state != WS_CONNECTING) {
+    wt_idmap_del(&c->sessions, s->id);
+    wt_idmap_put(&c->gone, s->id, peer_closed ? GONE_PEER_CLOSED : GONE_ENDED);
+    reject_early_for(c, s->id);
+  }
+}
+
+/* ------------------------------------------------------------------------ */
+/* Input from QUIC                                                          */
+
+void wt_conn_on_ready(wt_conn *c) {
+  if (wt_h3conn_start(c->h3)) wt_h3conn_fail(c->h3, H3_INTERNAL_ERROR, "cannot open control streams");
+}
+
+void wt_conn_on_stream_data(wt_conn *c, int64_t sid, const uint8_t *d, size_t n, int fin) {
+  wt_h3conn_on_stream_data(c->h3, sid, d, n, fin);
+}
+void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code) { wt_h3conn_on_stream_reset(c->h3, sid, code); }
+void wt_conn_on_stop_sending(wt_conn *c, int64_t sid, uint64_t code) { wt_h3conn_on_stop_sending(c->h3, sid, code); }
+void wt_conn_on_stream_writable(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_writable(c->h3, sid); }
+
+void wt_conn_track_fin(wt_conn *c, int64_t sid) { wt_idmap_put(&c->unacked_fins, (uint64_t)sid, c); }
+
+void wt_conn_on_stream_acked(wt_conn *c, int64_t sid) {
+  /* The owner checks wt_conn_finished() when woken. */
+  if (wt_idmap_del(&c->unacked_fins, (uint64_t)sid)) wt_conn_wake(c);
+  wt_h3conn_on_stream_acked(c->h3, sid);
+}
+
+void wt_conn_on_stream_closed(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_closed(c->h3, sid); }
+void wt_conn_on_datagram(wt_conn *c, const uint8_t *d, size_t n) { wt_h3conn_on_datagram(c->h3, d, n); }
+void wt_conn_on_stream_credit(wt_conn *c, int bidi) { wt_h3conn_on_stream_credit(c->h3, bidi); }
+
+void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
+  c->closed = 1;
+  /* A clean close came from the peer; errors (timeouts, TLS, protocol) are
+   * reported as local ends with their cause. */
+  for (wt_session *s = c->all; s; s = s->next_all)
+    if (s->state != WS_CLOSED) wt_session_terminate(s, err == 0, 0, NULL, 0, err, detail);
+}
+
+int wt_conn_shutdown(wt_conn *c) {
+  for (wt_session *s = c->all; s; s = s->next_all)
+    if (s->state == WS_OPEN) wt_session_drain(s);
+  if (c->cfg.is_server) {
+    /* No new requests will be processed: the next client bidi stream ID. */
+    return wt_h3conn_send_goaway(c->h3, c->next_request_id);
+  }
+  return 0;
+}
