@@ -569,6 +569,7 @@ void wt_h3conn_on_stream_data(wt_h3conn *c, int64_t sid, const uint8_t *data, si
   if (!fin || c->closed || wt_done) return;
   if (is_critical(s)) wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer closed a critical stream");
   else if (s->kind == K_REQUEST) request_fin(c, s);
+  else if (s->kind == K_BIDI_FIRST) stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended before its first frame");
 }
 
 void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
@@ -581,7 +582,8 @@ void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
     c->h.on_wt_reset(c->h.ctx, s->up, code);
   } else if (s->kind == K_REQUEST) {
     s->kind = K_IGNORE;
-    if (s->headers_state != HS_NONE) c->h.on_request_end(c->h.ctx, sid, 1, code);
+    /* A client must hear of a reset even before any response came. */
+    if (s->headers_state != HS_NONE || is_local(c, sid)) c->h.on_request_end(c->h.ctx, sid, 1, code);
   }
 }
 

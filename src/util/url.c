@@ -11,6 +11,12 @@
 
 static int valid_path_byte(unsigned char c) { return c > 0x20 && c < 0x7f && c != '#'; }
 
+/* What may sit between the brackets of an IPv6 literal (as in the WHATWG
+ * URL parser: hex pieces, colons and an embedded IPv4 address). */
+static int valid_ipv6_byte(unsigned char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' || c == '.';
+}
+
 static int parse_port(const char *p, const char *end, uint16_t *port) {
   if (p == end || end - p > 5) return -1;
   unsigned v = 0;
@@ -31,6 +37,8 @@ static int parse_authority(const char *a, const char *end, wt_url *u) {
     if (!rb) return -1;
     host = a + 1;
     host_end = rb;
+    for (const char *p = host; p < host_end; p++)
+      if (!valid_ipv6_byte((unsigned char)*p)) return -1;
     if (rb + 1 < end) {
       if (rb[1] != ':') return -1;
       colon = rb + 1;

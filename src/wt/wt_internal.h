@@ -129,6 +129,7 @@ struct wt_session {
   wt_capsule_parser cp;
   wt_buf early_data;       /* server: DATA before we accepted */
   uint8_t close_sent, close_received, fin_sent, fin_received, drain_sent, draining_delivered;
+  uint8_t announced;       /* the application has seen WT_EV_SESSION_READY */
   /* the close that ended it */
   uint32_t close_code;
   char *close_reason;

@@ -175,6 +175,7 @@ static void deliver_session(wt_session *s) {
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
       if (!take(&s->pending, order[i].bit)) continue;
       if (s->state == WS_CLOSED && order[i].bit != EV_READY) continue;
+      if (order[i].bit == EV_READY) s->announced = 1;
       memset(&ev, 0, sizeof(ev));
       ev.type = order[i].type;
       emit(s, &ev);
@@ -182,6 +183,13 @@ static void deliver_session(wt_session *s) {
   }
   /* The final event waits for every stream of the session to be gone. */
   if (s->state != WS_CLOSED || s->streams || !take(&s->pending, EV_CLOSED)) return;
+  /* A server session the application never saw (refused, or lost before
+   * the hook ran) ends without a word to it. */
+  if (s->is_server && !s->announced) {
+    unlink_session(s);
+    wt_session_free(s);
+    return;
+  }
   memset(&ev, 0, sizeof(ev));
   ev.type = WT_EV_SESSION_CLOSED;
   ev.code = s->close_code;
@@ -287,7 +295,8 @@ static int send_status(wt_conn *c, int64_t sid, int status, const char *protocol
  * are not needed (RFC 9114 §4.1: STOP_SENDING with H3_NO_ERROR). */
 static void refuse(wt_conn *c, int64_t sid, int status, const char *why) {
   WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
-  send_status(c, sid, status, NULL, 1);
+  /* The connection is not finished before the client has the answer. */
+  if (send_status(c, sid, status, NULL, 1) == 0) wt_conn_track_fin(c, sid);
   wt_h3conn_stop_sending(c->h3, sid, H3_NO_ERROR);
   wt_conn_wake(c);
 }
@@ -609,9 +618,13 @@ static void h_on_request_stop(void *ctx, int64_t sid, uint64_t code) {
   wt_conn *c = ctx;
   wt_session *s = session_by_id(c, (uint64_t)sid);
   if (!s || s->state == WS_CLOSED) return;
+  /* RFC 9114 §4.1.1: a server that needs no more of the request says so
+   * with H3_NO_ERROR; its response still follows (and may arrive after
+   * this signal) and must be read. */
+  if (code == H3_NO_ERROR && s->state == WS_REQUESTED) return;
   char detail[96];
   snprintf(detail, sizeof(detail), "peer stopped reading the CONNECT stream (0x%llx)", (unsigned long long)code);
-  wt_session_terminate(s, 1, 0, NULL, 0, 0, detail);
+  wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED, detail);
 }
 
 /* Streams whose session is not known yet wait in c->early, within a bound
@@ -819,8 +832,13 @@ void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
   c->closed = 1;
   /* A clean close came from the peer; errors (timeouts, TLS, protocol) are
    * reported as local ends with their cause. */
-  for (wt_session *s = c->all; s; s = s->next_all)
-    if (s->state != WS_CLOSED) wt_session_terminate(s, err == 0, 0, NULL, 0, err, detail);
+  for (wt_session *s = c->all; s; s = s->next_all) {
+    if (s->state == WS_CLOSED) continue;
+    /* Losing the connection before a session was ready is a failure even
+     * if the peer closed it cleanly. */
+    int e = err == 0 && s->state != WS_OPEN ? WT_ERR_CLOSED : err;
+    wt_session_terminate(s, err == 0, 0, NULL, 0, e, detail);
+  }
 }
 
 int wt_conn_shutdown(wt_conn *c) {

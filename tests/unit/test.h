@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "webtransport.h"
+
 static int wt_test_failed_current;
 static int wt_test_npassed, wt_test_nfailed;
 

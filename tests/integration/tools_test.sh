@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# tools_test.sh: wt-server and wt-client end to end, as a user or a test
+# harness runs them: start the server with a generated certificate on an
+# ephemeral port, run the client's checks against it, and check both the
+# client's verdicts and the server's log lines.
+# usage: tools_test.sh WT_SERVER WT_CLIENT
+set -u
+server=$1
+client=$2
+work=$(mktemp -d)
+trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$work"' EXIT
+passed=0
+failed=0
+
+"$server" --port 0 >"$work/server.out" 2>"$work/server.err" &
+spid=$!
+for _ in $(seq 50); do grep -q '^certificate sha256:' "$work/server.out" && break; sleep 0.1; done
+port=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/server.out")
+hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/server.out")
+if [ -z "$port" ] || [ ${#hash} -ne 64 ]; then
+  echo "wt-server did not start:"; cat "$work/server.out" "$work/server.err"
+  echo "0 passed, 1 failed"; exit 1
+fi
+url="https://localhost:$port/echo"
+
+# check NAME EXPECTED_EXIT GREP_PATTERN -- client args...
+check() {
+  local name=$1 want=$2 pattern=$3
+  shift 4
+  "$client" "$@" >"$work/client.out" 2>&1
+  local rc=$?
+  if [ "$rc" -eq "$want" ] && grep -q -- "$pattern" "$work/client.out"; then
+    echo "ok   $name"; passed=$((passed + 1))
+  else
+    echo "FAIL $name (exit $rc, wanted $want and /$pattern/):"; sed 's/^/     /' "$work/client.out"
+    failed=$((failed + 1))
+  fi
+}
+
+check "default checks" 0 "all checks passed" -- "$url" --cert-hash "$hash"
+check "4 MiB bidi echo" 0 "bidi echo: sent 4194304 bytes, received 4194304 bytes, verified" -- "$url" --cert-hash "$hash" --echo-bytes 4M
+check "file echo" 0 "file echo: sent" -- "$url" --cert-hash "$hash" --echo-file "$server"
+check "100 concurrent streams" 0 "all checks passed" -- "$url" --cert-hash "$hash" --streams 100
+check "uni echo" 0 "uni echo: sent 1048576 bytes, received 1048576 bytes, verified" -- "$url" --cert-hash "$hash" --uni-bytes 1M
+check "1000 datagrams" 0 "datagrams: sent 1000, echoed" -- "$url" --cert-hash "$hash" --datagrams 1000 --min-datagram-ratio 0.9
+check "close code and reason" 0 'closed the session with code 7 reason "bye"' -- "$url" --cert-hash "$hash" --message hi --close-code 7 --close-reason bye
+sleep 0.2
+if grep -q 'closed by client: code 7 reason "bye"' "$work/server.out"; then
+  echo "ok   server logged the close"; passed=$((passed + 1))
+else
+  echo "FAIL server did not log the close code and reason"; failed=$((failed + 1))
+fi
+for d in 2 7 13 15; do
+  check "draft $d" 0 "draft $d," -- "$url" --cert-hash "$hash" --draft "$d" --message "d$d"
+done
+check "wrong certificate hash" 1 "certificate hash mismatch" -- "$url" --cert-hash "$(printf '%064d' 0)" --message x
+check "CA verification of a self-signed certificate" 1 "not trusted" -- "$url" --message x
+check "insecure mode" 0 "all checks passed" -- "$url" --insecure --message x
+check "unknown path" 1 "refused the session with HTTP 404" -- "https://localhost:$port/nope" --cert-hash "$hash" --message x
+check "nothing listening" 1 "FAILED" -- "https://localhost:1/echo" --cert-hash "$hash" --message x --timeout 2
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,749 @@
+/*
+ * test_wtconn.c: WebTransport sessions end to end without QUIC.
+ *
+ * A client and a server wt_conn (each with its real HTTP/3 layer) are wired
+ * back to back through an in-memory pipe: stream bytes, resets,
+ * STOP_SENDINGs and datagrams queue up in one FIFO and are delivered by
+ * pump(), which also acknowledges delivered data to the sender. Tests can
+ * hold back one stream to reorder arrivals. Every session rule of the
+ * WebTransport layer is exercised here deterministically.
+ */
+#include <stdlib.h>
+
+#include "h3/codes.h"
+#include "h3/frame.h"
+#include "h3/qpack.h"
+#include "test.h"
+#include "wt/wtconn.h"
+
+enum { E_DATA, E_RESET, E_STOP, E_DGRAM };
+
+typedef struct pev {
+  int to;
+  int kind;
+  int64_t sid;
+  uint8_t *data;
+  size_t len;
+  int fin;
+  uint64_t code;
+  struct pev *next;
+} pev;
+
+typedef struct side side;
+
+/* What a side's application does with an event. */
+typedef void (*app_fn)(side *sd, const wt_event *ev);
+
+struct side {
+  int idx;
+  wt_conn *c;
+  int64_t next_bidi, next_uni;
+  size_t inflight[256]; /* unacknowledged bytes by stream ID (IDs stay small here) */
+  int fin_pending[256];
+  int want_writable[256];
+  wt_buf wire[256]; /* everything written per stream */
+  uint64_t reset_code[256], stop_code[256];
+  int was_reset[256], was_stopped[256];
+  int closed;
+  uint64_t close_code;
+  /* application */
+  app_fn app;
+  int status; /* server: what on_request answers */
+  const char *select;
+  int nev[16];
+  wt_session *s;
+  uint32_t close_code_seen;
+  char reason[2048];
+  size_t reason_len;
+  int by_peer, http_status, error;
+  uint8_t got[65536];
+  size_t got_len;
+  int got_fin;
+  wt_stream *last_stream;
+  int stream_closed_count;
+  uint32_t abort_code;
+  int abort_has_code;
+  uint8_t export_ctx[600];
+  size_t export_len;
+};
+
+static side S[2]; /* 0 client, 1 server */
+static pev *q_head, *q_tail;
+static int64_t hold_sid = -1;
+static size_t dgram_room = 1200;
+
+static void push(int to, int kind, int64_t sid, const uint8_t *d, size_t n, int fin, uint64_t code) {
+  pev *e = calloc(1, sizeof(*e));
+  e->to = to;
+  e->kind = kind;
+  e->sid = sid;
+  e->data = n ? malloc(n) : NULL;
+  if (n) memcpy(e->data, d, n);
+  e->len = n;
+  e->fin = fin;
+  e->code = code;
+  if (q_tail) q_tail->next = e;
+  else q_head = e;
+  q_tail = e;
+}
+
+/* ---- the pipe as each side's wt_h3_io / wt_conn_io ---- */
+static int io_open(void *ctx, int bidi, int64_t *sid) {
+  side *sd = ctx;
+  *sid = bidi ? sd->next_bidi : sd->next_uni;
+  if (bidi) sd->next_bidi += 4;
+  else sd->next_uni += 4;
+  return 0;
+}
+static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
+  side *sd = ctx;
+  size_t room = sd->inflight[sid] >= limit ? 0 : limit - sd->inflight[sid];
+  size_t take = n < room ? n : room;
+  if (take < n) {
+    sd->want_writable[sid] = 1;
+    fin = 0;
+  }
+  sd->inflight[sid] += take;
+  wt_buf_append(&sd->wire[sid], d, take);
+  if (take || fin) push(!sd->idx, E_DATA, sid, d, take, fin, 0);
+  return (ssize_t)take;
+}
+static int io_reset(void *ctx, int64_t sid, uint64_t code) {
+  side *sd = ctx;
+  sd->was_reset[sid] = 1;
+  sd->reset_code[sid] = code;
+  push(!sd->idx, E_RESET, sid, NULL, 0, 0, code);
+  return 0;
+}
+static int io_stop(void *ctx, int64_t sid, uint64_t code) {
+  side *sd = ctx;
+  sd->was_stopped[sid] = 1;
+  sd->stop_code[sid] = code;
+  push(!sd->idx, E_STOP, sid, NULL, 0, 0, code);
+  return 0;
+}
+static void io_consumed(void *ctx, int64_t sid, size_t n) {}
+static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) {
+  side *sd = ctx;
+  uint8_t buf[2048];
+  if (hl + n > dgram_room) return WT_ERR_TOO_LARGE;
+  memcpy(buf, h, hl);
+  memcpy(buf + hl, d, n);
+  push(!sd->idx, E_DGRAM, -1, buf, hl + n, 0, 0);
+  return 0;
+}
+static void io_close(void *ctx, uint64_t code, const char *reason) {
+  side *sd = ctx;
+  sd->closed = 1;
+  sd->close_code = code;
+}
+/* The exporter echoes its context so tests can check its layout. */
+static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
+  side *sd = ctx;
+  if (strcmp(label, "EXPORTER-WebTransport") != 0) return WT_ERR_TLS;
+  memcpy(sd->export_ctx, c, cl);
+  sd->export_len = cl;
+  memset(out, 0x5a, ol);
+  return 0;
+}
+static size_t x_max_dgram(void *ctx) { return dgram_room; }
+static uint64_t x_streams_left(void *ctx, int bidi) { return 100; }
+static void x_wake(void *ctx) {}
+
+static void on_event(const wt_event *ev, void *ud) {
+  side *sd = ud;
+  sd->nev[ev->type]++;
+  if (ev->type == WT_EV_SESSION_READY) sd->s = ev->session;
+  if (ev->type == WT_EV_SESSION_CLOSED) {
+    sd->close_code_seen = ev->code;
+    memcpy(sd->reason, ev->reason, ev->reason_len);
+    sd->reason_len = ev->reason_len;
+    sd->by_peer = ev->by_peer;
+    sd->http_status = ev->http_status;
+    sd->error = ev->error;
+    sd->s = NULL;
+  }
+  if (ev->type == WT_EV_STREAM_CLOSED) sd->stream_closed_count++;
+  if (ev->type == WT_EV_STREAM_RECV_ABORTED || ev->type == WT_EV_STREAM_SEND_ABORTED) {
+    sd->abort_code = ev->code;
+    sd->abort_has_code = ev->has_code;
+  }
+  if (sd->app) sd->app(sd, ev);
+}
+
+static int on_request(wt_request *r, void *ud) {
+  side *sd = ud;
+  if (sd->select) wt_request_select_protocol(r, sd->select);
+  return sd->status;
+}
+
+static void setup(unsigned client_mask, uint32_t send_buffer) {
+  while (q_head) {
+    pev *e = q_head;
+    q_head = e->next;
+    free(e->data);
+    free(e);
+  }
+  q_tail = NULL;
+  hold_sid = -1;
+  dgram_room = 1200;
+  for (int i = 0; i < 2; i++) {
+    if (S[i].c) wt_conn_free(S[i].c);
+    for (int k = 0; k < 256; k++) wt_buf_free(&S[i].wire[k]);
+    memset(&S[i], 0, sizeof(S[i]));
+    side *sd = &S[i];
+    sd->idx = i;
+    sd->next_bidi = i;
+    sd->next_uni = 2 + i;
+    sd->status = 200;
+    wt_conn_config cfg = {.is_server = i,
+                          .on_request = on_request,
+                          .request_user_data = sd,
+                          .on_event = on_event,
+                          .event_user_data = sd,
+                          .stream_send_buffer = send_buffer,
+                          .datagram_recv_queue = 4,
+                          .max_buffered_streams = 2,
+                          .max_buffered_datagrams = 2,
+                          .max_field_section_size = 16384};
+    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+    wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
+    wt_conn_client_opts co = {client_mask};
+    wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
+  }
+  wt_conn_on_ready(S[0].c);
+  wt_conn_on_ready(S[1].c);
+}
+
+static void dispatch(void) {
+  wt_conn_dispatch(S[0].c);
+  wt_conn_dispatch(S[1].c);
+}
+
+static void deliver(pev *e) {
+  side *to = &S[e->to], *from = &S[!e->to];
+  switch (e->kind) {
+  case E_DATA:
+    wt_conn_on_stream_data(to->c, e->sid, e->data, e->len, e->fin);
+    from->inflight[e->sid] -= e->len;
+    if (e->fin) wt_conn_on_stream_acked(from->c, e->sid);
+    if (from->want_writable[e->sid]) {
+      from->want_writable[e->sid] = 0;
+      wt_conn_on_stream_writable(from->c, e->sid);
+    }
+    break;
+  case E_RESET: wt_conn_on_stream_reset(to->c, e->sid, e->code); break;
+  case E_STOP: wt_conn_on_stop_sending(to->c, e->sid, e->code); break;
+  case E_DGRAM: wt_conn_on_datagram(to->c, e->data, e->len); break;
+  }
+}
+
+/* Delivers everything queued (except the held stream) until quiet. */
+static void pump(void) {
+  dispatch();
+  for (int rounds = 0; rounds < 100000; rounds++) {
+    pev **pp = &q_head, *e = NULL;
+    while (*pp && (*pp)->sid == hold_sid && hold_sid >= 0) pp = &(*pp)->next;
+    e = *pp;
+    if (!e) return;
+    *pp = e->next;
+    if (q_tail == e) {
+      q_tail = NULL;
+      for (pev *t = q_head; t; t = t->next) q_tail = t;
+    }
+    deliver(e);
+    free(e->data);
+    free(e);
+    dispatch();
+  }
+}
+
+static wt_session *connect_session(const wt_connect_options *o) {
+  wt_url u;
+  wt_url_parse("https://localhost:4433/echo", &u);
+  wt_connect_options def;
+  wt_connect_options_init(&def);
+  wt_session *s = NULL;
+  wt_conn_connect(S[0].c, &u, o ? o : &def, &s);
+  wt_url_free(&u);
+  return s;
+}
+
+/* ---- applications ---- */
+
+/* Echo streams (bidi on itself, uni on a new uni stream) and datagrams. */
+static void echo_app(side *sd, const wt_event *ev) {
+  uint8_t buf[4096];
+  wt_stream *st;
+  if (ev->type == WT_EV_SESSION_STREAM) {
+    while (wt_session_accept_stream(ev->session, &st) == 0) {
+      if (!wt_stream_is_bidi(st)) {
+        wt_stream *out;
+        wt_session_open_stream(ev->session, 0, &out);
+        wt_stream_set_context(st, out);
+      }
+      sd->last_stream = st;
+    }
+  }
+  if (ev->type == WT_EV_STREAM_READABLE) {
+    st = ev->stream;
+    wt_stream *out = wt_stream_is_bidi(st) ? st : wt_stream_context(st);
+    int fin = 0;
+    ssize_t n;
+    while ((n = wt_stream_read(st, buf, sizeof(buf), &fin)) >= 0) {
+      wt_stream_write(out, buf, (size_t)n, fin);
+      if (fin) break;
+    }
+  }
+  if (ev->type == WT_EV_SESSION_DATAGRAM) {
+    ssize_t n;
+    while ((n = wt_session_receive_datagram(ev->session, buf, sizeof(buf))) >= 0)
+      wt_session_send_datagram(ev->session, buf, (size_t)n);
+  }
+}
+
+/* Collects what arrives on any stream. */
+static void collect_app(side *sd, const wt_event *ev) {
+  wt_stream *st;
+  if (ev->type == WT_EV_SESSION_STREAM)
+    while (wt_session_accept_stream(ev->session, &st) == 0) sd->last_stream = st;
+  if (ev->type == WT_EV_STREAM_READABLE) {
+    int fin = 0;
+    ssize_t n;
+    while ((n = wt_stream_read(ev->stream, sd->got + sd->got_len, sizeof(sd->got) - sd->got_len, &fin)) > 0)
+      sd->got_len += (size_t)n;
+    if (fin) sd->got_fin = 1;
+  }
+}
+
+/* A fresh pair with an echo server and a collecting client; returns the
+ * client session once both sides are ready, NULL otherwise. */
+static wt_session *open_session(unsigned mask) {
+  setup(mask, 1 << 20);
+  S[1].app = echo_app;
+  S[0].app = collect_app;
+  wt_session *cs = connect_session(NULL);
+  pump();
+  return S[0].nev[WT_EV_SESSION_READY] == 1 && S[1].nev[WT_EV_SESSION_READY] == 1 ? cs : NULL;
+}
+
+#define OPEN_SESSION(mask)                   \
+  wt_session *cs = open_session(mask);       \
+  CHECK(cs != NULL)
+
+/* The :status of the response the server wrote on `sid`. */
+static int status_int;
+static int grab_status(void *ud, const char *n, size_t nl, const char *v, size_t vl) {
+  if (strcmp(n, ":status") == 0) status_int = atoi(v);
+  return 0;
+}
+static int response_status(int64_t sid) {
+  const wt_buf *w = &S[1].wire[sid];
+  wt_frame_reader r;
+  wt_frame_reader_init(&r);
+  size_t used = 0;
+  wt_frame_event ev;
+  const uint8_t *chunk;
+  size_t clen;
+  uint8_t block[1024];
+  size_t blen = 0;
+  status_int = 0;
+  while (used < w->len) {
+    used += wt_frame_reader_step(&r, w->data + used, w->len - used, &ev, &chunk, &clen);
+    if (ev == WT_FRAME_PAYLOAD && r.type == 0x01) {
+      memcpy(block + blen, chunk, clen);
+      blen += clen;
+    }
+    if (ev == WT_FRAME_END && r.type == 0x01) break;
+  }
+  wt_qpack_decode(block, blen, 0, grab_status, NULL);
+  return status_int;
+}
+
+/* ------------------------------------------------------------------------ */
+
+static void sessions_open_in_every_draft_generation(void) {
+  int drafts[] = {2, 7, 13, 15};
+  for (int i = 0; i < 4; i++) {
+    OPEN_SESSION(1u << drafts[i]);
+    CHECK_EQ(wt_session_draft(cs), drafts[i]);
+    CHECK_EQ(wt_session_draft(S[1].s), drafts[i]);
+    CHECK(strcmp(wt_session_path(S[1].s), "/echo") == 0);
+  }
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_draft(cs), 15);
+}
+
+static void refused_session_reports_the_status(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].status = 404;
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 0);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[0].http_status, 404);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 0);
+  CHECK_EQ(response_status(0), 404);
+}
+
+static void plain_requests_get_405(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  pump();
+  static const wt_qpack_field get[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                       {":authority", 10, "a", 1}, {":path", 5, "/echo", 5}};
+  int64_t sid;
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, &sid), 0);
+  pump();
+  CHECK_EQ(response_status(sid), 405);
+  CHECK(!S[0].closed && !S[1].closed);
+}
+
+static void subprotocol_is_negotiated_by_server_preference(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].select = "b";
+  const char *offer[] = {"a", "b", "c"};
+  wt_connect_options o;
+  wt_connect_options_init(&o);
+  o.protocols = offer;
+  o.nprotocols = 3;
+  wt_session *cs = connect_session(&o);
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 1);
+  CHECK(wt_session_protocol(cs) && strcmp(wt_session_protocol(cs), "b") == 0);
+  CHECK(strcmp(wt_session_protocol(S[1].s), "b") == 0);
+  /* Selecting something the client did not offer is refused. */
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].select = "z";
+  cs = connect_session(&o);
+  pump();
+  CHECK(wt_session_protocol(cs) == NULL);
+}
+
+static void bidi_and_uni_streams_echo(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st), 0);
+  CHECK_EQ(wt_stream_write(st, "hello", 5, 1), 5);
+  pump();
+  CHECK_EQ(S[0].got_len, 5);
+  CHECK_MEM(S[0].got, "hello", 5);
+  CHECK(S[0].got_fin);
+  /* Both ends of that stream are done: each side saw it close once. */
+  CHECK_EQ(S[0].stream_closed_count, 1);
+  CHECK_EQ(S[1].stream_closed_count, 1);
+  S[0].got_len = S[0].got_fin = 0;
+  CHECK_EQ(wt_session_open_stream(cs, 0, &st), 0);
+  CHECK_EQ(wt_stream_write(st, "uni!", 4, 1), 4);
+  CHECK_EQ(wt_stream_read(st, S[0].got, 4, NULL), WT_ERR_STATE); /* our uni stream has no receive side */
+  pump();
+  CHECK_EQ(S[0].got_len, 4);
+  CHECK_MEM(S[0].got, "uni!", 4);
+  CHECK_EQ(S[0].stream_closed_count, 3);
+  CHECK_EQ(S[1].stream_closed_count, 3);
+}
+
+static void datagrams_echo_and_overflow_is_counted(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_max_datagram_size(cs), 1200 - 1);
+  CHECK_EQ(wt_session_send_datagram(cs, "ping", 4), 0);
+  char big[1200];
+  CHECK_EQ(wt_session_send_datagram(cs, big, sizeof(big)), WT_ERR_TOO_LARGE);
+  pump();
+  uint8_t buf[64];
+  CHECK_EQ(wt_session_receive_datagram(cs, buf, sizeof(buf)), 4);
+  CHECK_MEM(buf, "ping", 4);
+  CHECK_EQ(wt_session_receive_datagram(cs, buf, sizeof(buf)), WT_ERR_AGAIN);
+  /* The client's queue holds 4; the 5th and 6th are dropped and counted. */
+  S[1].app = NULL;
+  for (int i = 0; i < 6; i++) wt_session_send_datagram(S[1].s, "x", 1);
+  pump();
+  uint64_t sd, rd;
+  wt_session_datagram_drops(cs, &sd, &rd);
+  CHECK_EQ(rd, 2);
+  CHECK_EQ(wt_session_receive_datagram(cs, buf, 0), WT_ERR_TOO_LARGE);
+}
+
+static void close_with_code_and_reason_reaches_the_peer(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st), 0);
+  wt_stream_write(st, "x", 1, 0);
+  pump();
+  CHECK_EQ(wt_session_close(cs, 7, "bye", 3), 0);
+  CHECK_EQ(wt_session_close(cs, 7, "bye", 3), WT_ERR_STATE);
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[1].close_code_seen, 7);
+  CHECK_EQ(S[1].reason_len, 3);
+  CHECK_MEM(S[1].reason, "bye", 3);
+  CHECK(S[1].by_peer);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK(!S[0].by_peer);
+  CHECK_EQ(S[0].close_code_seen, 7);
+  /* The open stream was reset and stopped with WT_SESSION_GONE. */
+  CHECK(S[0].was_reset[4]);
+  CHECK_EQ(S[0].reset_code[4], WT_SESSION_GONE);
+  CHECK_EQ(S[0].stream_closed_count, 1);
+  CHECK_EQ(S[1].stream_closed_count, 1);
+  /* Both sides FIN'ed the CONNECT stream and nothing failed. */
+  CHECK(!S[0].was_reset[0] && !S[1].was_reset[0]);
+  CHECK(!S[0].closed && !S[1].closed);
+  CHECK(wt_conn_finished(S[0].c));
+  CHECK(wt_conn_finished(S[1].c));
+}
+
+static void server_close_reaches_the_client(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_close(S[1].s, 0xffffffffu, "gone", 4), 0);
+  pump();
+  CHECK_EQ(S[0].close_code_seen, 0xffffffffu);
+  CHECK_MEM(S[0].reason, "gone", 4);
+  CHECK(S[0].by_peer);
+}
+
+static void long_reasons_are_cut_at_a_character_boundary(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  char reason[1100];
+  memset(reason, 'a', 1023);
+  memcpy(reason + 1023, "\xc3\xa9\xc3\xa9", 4); /* "éé" straddles byte 1024 */
+  CHECK_EQ(wt_session_close(cs, 1, reason, 1027), 0);
+  pump();
+  CHECK_EQ(S[1].reason_len, 1023);
+}
+
+static void fin_without_capsule_means_code_zero(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  wt_h3conn_send_data(S[0].c->h3, 0, NULL, 0, 1);
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[1].close_code_seen, 0);
+  CHECK_EQ(S[1].reason_len, 0);
+  CHECK_EQ(S[1].error, 0);
+  CHECK(S[1].by_peer);
+}
+
+static void grease_capsule_before_close(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  const uint8_t caps[] = {0x40, 0x40, 0x02, 0xaa, 0xbb, 0x68, 0x43, 0x06, 0, 0, 0, 9, 'o', 'k'};
+  wt_h3conn_send_data(S[0].c->h3, 0, caps, sizeof(caps), 1);
+  pump();
+  CHECK_EQ(S[1].close_code_seen, 9);
+  CHECK_MEM(S[1].reason, "ok", 2);
+  CHECK(!S[1].was_reset[0]);
+}
+
+static void invalid_utf8_reason_is_a_message_error(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  const uint8_t caps[] = {0x68, 0x43, 0x06, 0, 0, 0, 1, 0xc0, 0x80};
+  wt_h3conn_send_data(S[0].c->h3, 0, caps, sizeof(caps), 1);
+  pump();
+  CHECK(S[1].was_reset[0]);
+  CHECK_EQ(S[1].reset_code[0], H3_MESSAGE_ERROR);
+  CHECK_EQ(S[1].error, WT_ERR_PROTO);
+}
+
+static void data_after_close_is_a_message_error(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  const uint8_t caps[] = {0x68, 0x43, 0x04, 0, 0, 0, 1, 0x00, 0x01, 'x'};
+  wt_h3conn_send_data(S[0].c->h3, 0, caps, sizeof(caps), 0);
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK(S[1].was_reset[0]);
+  CHECK_EQ(S[1].reset_code[0], H3_MESSAGE_ERROR);
+  /* ...also when it comes in a later DATA frame */
+  cs = open_session(WT_DRAFT_MASK_ALL);
+  CHECK(cs != NULL);
+  const uint8_t close_only[] = {0x68, 0x43, 0x04, 0, 0, 0, 1};
+  wt_h3conn_send_data(S[0].c->h3, 0, close_only, sizeof(close_only), 0);
+  wt_h3conn_send_data(S[0].c->h3, 0, (const uint8_t *)"\x00\x00", 2, 0);
+  pump();
+  CHECK(S[1].was_reset[0]);
+  CHECK_EQ(S[1].reset_code[0], H3_MESSAGE_ERROR);
+}
+
+static void drain_and_goaway_announce_draining(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_drain(cs), 0);
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_DRAINING], 1);
+  CHECK_EQ(wt_conn_shutdown(S[1].c), 0); /* drains the server session too, and sends GOAWAY */
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_DRAINING], 1); /* once, though both signals arrived */
+  CHECK(wt_h3conn_goaway_received(S[0].c->h3));
+  /* Draining is advisory: the session still works. */
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st), 0);
+  wt_stream_write(st, "z", 1, 1);
+  pump();
+  CHECK_EQ(S[0].got_len, 1);
+}
+
+static void streams_before_the_session_are_buffered(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].app = collect_app;
+  /* The client's WT stream reaches the server before its CONNECT. */
+  pump();
+  /* Stream 14: the client's first uni stream after its control/QPACK ones. */
+  S[0].next_uni += 4;
+  wt_conn_on_stream_data(S[1].c, 14, (const uint8_t *)"\x40\x54\x00" "early", 8, 1);
+  dispatch();
+  CHECK_EQ(S[1].got_len, 0);
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+  CHECK_EQ(S[1].got_len, 5);
+  CHECK_MEM(S[1].got, "early", 5);
+}
+
+static void too_many_early_streams_are_refused(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  pump();
+  for (int i = 0; i < 3; i++) wt_conn_on_stream_data(S[1].c, 14 + 4 * i, (const uint8_t *)"\x40\x54\x00", 3, 0);
+  CHECK(!S[1].was_stopped[14] && !S[1].was_stopped[18]);
+  CHECK(S[1].was_stopped[22]); /* the bound is 2 */
+  CHECK_EQ(S[1].stop_code[22], WT_BUFFERED_STREAM_REJECTED);
+}
+
+static void streams_of_an_ended_session_are_refused(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_close(cs, 0, "", 0), 0);
+  pump();
+  wt_conn_on_stream_data(S[1].c, 18, (const uint8_t *)"\x40\x54\x00", 3, 0);
+  CHECK(S[1].was_stopped[18]);
+  CHECK_EQ(S[1].stop_code[18], WT_SESSION_GONE);
+}
+
+static void second_concurrent_session_is_rejected(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  wt_session *second = connect_session(NULL);
+  pump();
+  CHECK(second != NULL);
+  CHECK(S[1].was_reset[4]);
+  CHECK_EQ(S[1].reset_code[4], H3_REQUEST_REJECTED);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[0].error, WT_ERR_CLOSED);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+}
+
+static void stream_aborts_carry_application_codes(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  S[1].app = collect_app;
+  /* Stream A: the client resets its send side with 42. */
+  wt_stream *a, *b;
+  CHECK_EQ(wt_session_open_stream(cs, 1, &a), 0);
+  wt_stream_write(a, "a", 1, 0);
+  pump();
+  CHECK_EQ(wt_stream_abort_send(a, 42), 0);
+  pump();
+  CHECK_EQ(S[0].reset_code[4], wt_app_error_to_h3(42));
+  CHECK_EQ(S[1].nev[WT_EV_STREAM_RECV_ABORTED], 1);
+  CHECK(S[1].abort_has_code);
+  CHECK_EQ(S[1].abort_code, 42);
+  CHECK_EQ(wt_stream_read(S[1].last_stream, S[1].got, 10, NULL), WT_ERR_CLOSED);
+  /* Stream B: the server stops reading with 0xffffffff. */
+  CHECK_EQ(wt_session_open_stream(cs, 1, &b), 0);
+  wt_stream_write(b, "b", 1, 0);
+  pump();
+  CHECK_EQ(wt_stream_abort_receive(S[1].last_stream, 0xffffffffu), 0);
+  pump();
+  CHECK_EQ(S[1].stop_code[8], wt_app_error_to_h3(0xffffffffu));
+  CHECK_EQ(S[0].nev[WT_EV_STREAM_SEND_ABORTED], 1);
+  CHECK(S[0].abort_has_code);
+  CHECK_EQ(S[0].abort_code, 0xffffffffu);
+  CHECK_EQ(wt_stream_write(b, "b", 1, 0), WT_ERR_CLOSED);
+  /* A reset with a code outside the WebTransport range has no app code. */
+  wt_stream *c;
+  CHECK_EQ(wt_session_open_stream(cs, 1, &c), 0);
+  wt_stream_write(c, "c", 1, 0);
+  pump();
+  wt_conn_on_stream_reset(S[1].c, 12, H3_CONNECT_ERROR);
+  dispatch();
+  CHECK_EQ(S[1].nev[WT_EV_STREAM_RECV_ABORTED], 2);
+  CHECK(!S[1].abort_has_code);
+}
+
+static void writes_push_back_and_resume(void) {
+  setup(WT_DRAFT_MASK_ALL, 4096);
+  S[1].app = collect_app;
+  wt_session *cs = connect_session(NULL);
+  pump();
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(cs, 0, &st), 0);
+  static uint8_t data[10000];
+  for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)i;
+  ssize_t n = wt_stream_write(st, data, sizeof(data), 1);
+  CHECK(n > 0 && n < (ssize_t)sizeof(data)); /* 4 KiB buffer minus the header */
+  size_t sent = (size_t)n;
+  for (int i = 0; i < 20 && sent < sizeof(data); i++) {
+    int before = S[0].nev[WT_EV_STREAM_WRITABLE];
+    pump();
+    CHECK_EQ(S[0].nev[WT_EV_STREAM_WRITABLE], before + 1);
+    n = wt_stream_write(st, data + sent, sizeof(data) - sent, 1);
+    CHECK(n > 0);
+    sent += (size_t)n;
+  }
+  pump();
+  CHECK_EQ(S[1].got_len, sizeof(data));
+  CHECK_MEM(S[1].got, data, sizeof(data));
+  CHECK(S[1].got_fin);
+  CHECK_EQ(S[0].nev[WT_EV_STREAM_COMMITTED], 1);
+}
+
+static void export_context_follows_the_draft(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  uint8_t out[32];
+  CHECK_EQ(wt_session_export_keying_material(cs, "app", 3, "ctx!", 4, out, sizeof(out)), 0);
+  const uint8_t want[] = {0, 0, 0, 0, 0, 0, 0, 0, 3, 'a', 'p', 'p', 4, 'c', 't', 'x', '!'};
+  CHECK_EQ(S[0].export_len, sizeof(want));
+  CHECK_MEM(S[0].export_ctx, want, sizeof(want));
+  CHECK_EQ(out[31], 0x5a);
+  CHECK_EQ(wt_session_export_keying_material(cs, "", 0, NULL, 0, out, 8), WT_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(wt_session_export_keying_material(cs, "a", 1, NULL, 0, out, 0), WT_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(wt_session_export_keying_material(cs, "a", 1, NULL, 0, out, 8), 0);
+  CHECK_EQ(S[0].export_len, 8 + 1 + 1 + 1);
+}
+
+static void connection_loss_ends_sessions_once(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  wt_stream *st;
+  wt_session_open_stream(cs, 1, &st);
+  wt_conn_on_closed(S[0].c, WT_ERR_TIMEOUT, "idle timeout");
+  dispatch();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[0].error, WT_ERR_TIMEOUT);
+  CHECK_EQ(S[0].stream_closed_count, 1);
+  wt_conn_on_closed(S[0].c, WT_ERR_TIMEOUT, "again");
+  dispatch();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+}
+
+int main(void) {
+  RUN(sessions_open_in_every_draft_generation);
+  RUN(refused_session_reports_the_status);
+  RUN(plain_requests_get_405);
+  RUN(subprotocol_is_negotiated_by_server_preference);
+  RUN(bidi_and_uni_streams_echo);
+  RUN(datagrams_echo_and_overflow_is_counted);
+  RUN(close_with_code_and_reason_reaches_the_peer);
+  RUN(server_close_reaches_the_client);
+  RUN(long_reasons_are_cut_at_a_character_boundary);
+  RUN(fin_without_capsule_means_code_zero);
+  RUN(grease_capsule_before_close);
+  RUN(invalid_utf8_reason_is_a_message_error);
+  RUN(data_after_close_is_a_message_error);
+  RUN(drain_and_goaway_announce_draining);
+  RUN(streams_before_the_session_are_buffered);
+  RUN(too_many_early_streams_are_refused);
+  RUN(streams_of_an_ended_session_are_refused);
+  RUN(second_concurrent_session_is_rejected);
+  RUN(stream_aborts_carry_application_codes);
+  RUN(writes_push_back_and_resume);
+  RUN(export_context_follows_the_draft);
+  RUN(connection_loss_ends_sessions_once);
+  setup(0, 1024);
+  wt_conn_free(S[0].c);
+  wt_conn_free(S[1].c);
+  return TEST_REPORT();
+}
