@@ -456,6 +456,10 @@ static void run_loop(double deadline) {
 int main(int argc, char **argv) {
   opts o;
   memset(&o, 0, sizeof(o));
+  if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+    usage();
+    return 0;
+  }
   if (parse_args(argc, argv, &o) || setup_checks(&o)) {
     usage();
     return 2;

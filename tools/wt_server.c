@@ -268,7 +268,7 @@ int main(int argc, char **argv) {
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) cfg.log_level = WT_LOG_WARN;
     else {
       usage();
-      return 2;
+      return !strcmp(a, "--help") || !strcmp(a, "-h") ? 0 : 2;
     }
   }
   int rv = wt_transport_new(&cfg, &srv.t);

@@ -483,7 +483,7 @@ static void client_send_connect(wt_conn *c, wt_session *s) {
   s->draft = wt_settings_wt_draft(ps, c->draft_mask);
   const char *unmet = server_requirements_unmet(ps, s->draft);
   if (unmet) {
-    char desc[200], detail[256];
+    char desc[200], detail[320];
     wt_settings_describe(ps, desc, sizeof(desc));
     snprintf(detail, sizeof(detail), "%s (server settings: %s)", unmet, desc);
     WT_LOGW(c->cfg.log, "%s", detail);

@@ -369,7 +369,13 @@ def main():
                         failures.append(f"Chromium exited (status {chromium_proc.wait()}) before the page reported a result")
                 elif src == "server" and srv["alive"]:
                     srv["alive"] = False
-                    failures.append(f"wt-server exited during the test (status {server.wait()})")
+                    st = server.wait()
+                    why = ""
+                    if st == 0:
+                        why = " - it exits 0 only after SIGINT/SIGTERM, so something else signalled it"
+                    elif st < 0:
+                        why = f" - killed by signal {signal.Signals(-st).name}"
+                    failures.append(f"wt-server exited during the test at {log.now():.2f} s (status {st}{why})")
                 return False
             if src == "chromium":
                 m = CONSOLE_RE.search(text)
@@ -399,7 +405,12 @@ def main():
 
         # The server logs the close once Chromium's WT_CLOSE_SESSION arrives;
         # give it a moment after the page saw `closed` resolve.
-        grace = 5.0 if page_steps.get("close", (False,))[0] else 1.0
+        if page_steps.get("close", (False,))[0]:
+            grace = 5.0
+        elif srv["open"] is not None:
+            grace = 0.5  # a failed run: collect a late close line for the report, briefly
+        else:
+            grace = 0.0
         wait_until = time.monotonic() + grace
         while srv["closed"] is None and time.monotonic() < wait_until:
             try:

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# install-deps.sh: installs, with apt-get, what a fresh Debian bookworm needs
+# to build libwebtransport and run its tests. Only missing packages are
+# installed. --browser adds what the browser tests need.
+set -euo pipefail
+pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates)
+if [ "${1:-}" = "--browser" ]; then
+  pkgs+=(chromium python3)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}"
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
