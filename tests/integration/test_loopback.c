@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "certgen.h"
 #include "test.h"
 #include "webtransport.h"
 
@@ -535,6 +536,120 @@ static void endpoint_answers_strangers(void) {
   CHECK(n < 0);
 }
 
+/* A server whose certificate chains to a test CA: the client trusts it
+ * through `ca_file` for the right host name only. */
+static void ca_verification_checks_chain_and_host_name(void) {
+  char dir[] = "/tmp/wt_ca_XXXXXX", ca_path[64], leaf_path[64], key_path[64];
+  CHECK(mkdtemp(dir) != NULL);
+  snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", dir);
+  snprintf(leaf_path, sizeof(leaf_path), "%s/leaf.pem", dir);
+  snprintf(key_path, sizeof(key_path), "%s/key.pem", dir);
+  test_cert ca, leaf;
+  CHECK_EQ(test_cert_make(&ca, NULL, 30, 0, 1, NULL), 0);
+  CHECK_EQ(test_cert_make(&leaf, "localhost", 30, 0, 0, &ca), 0);
+  CHECK_EQ(test_cert_write(&ca, NULL, ca_path, NULL), 0);
+  CHECK_EQ(test_cert_write(&leaf, &ca, leaf_path, key_path), 0);
+  test_cert_free(&ca);
+  test_cert_free(&leaf);
+  wt_transport *own = srv;
+  wt_transport_config c;
+  wt_transport_config_init(&c);
+  c.server = 1;
+  c.bind_addr = "127.0.0.1";
+  c.cert_file = leaf_path;
+  c.key_file = key_path;
+  c.on_request = srv_request;
+  c.on_event = srv_event;
+  c.log_level = WT_LOG_ERROR;
+  CHECK_EQ(wt_transport_new(&c, &srv), 0);
+  start(0);
+  wt_connect_options o;
+  wt_connect_options_init(&o);
+  o.ca_file = ca_path;
+  o.on_event = cl_event;
+  memset(&CL, 0, sizeof(CL));
+  snprintf(url, sizeof(url), "https://localhost:%u/echo", wt_transport_port(srv));
+  CHECK_EQ(wt_session_connect(cli, url, &o, &CL.s), 0);
+  run_until(is_ready, 5);
+  CHECK(CL.ready);
+  close_and_wait(0, "");
+  /* The same chain for a host name it was not issued for. */
+  memset(&CL, 0, sizeof(CL));
+  snprintf(url, sizeof(url), "https://127.0.0.1:%u/echo", wt_transport_port(srv));
+  CHECK_EQ(wt_session_connect(cli, url, &o, &CL.s), 0);
+  run_until(is_closed, 5);
+  CHECK_EQ(CL.error, WT_ERR_TLS);
+  CHECK(strstr(CL.detail, "not trusted") != NULL);
+  wt_transport_free(srv);
+  srv = own;
+  unlink(ca_path);
+  unlink(leaf_path);
+  unlink(key_path);
+  rmdir(dir);
+}
+
+/* One transport serves and dials over its single socket: it connects to
+ * itself. */
+static void a_server_transport_dials_itself(void) {
+  start(1);
+  wt_transport *client_side = cli;
+  cli = srv; /* run_until drives srv twice; harmless */
+  wt_connect_options o;
+  wt_connect_options_init(&o);
+  o.verify = WT_VERIFY_HASHES;
+  o.cert_hashes = (const uint8_t(*)[32])srv_hash;
+  o.ncert_hashes = 1;
+  o.on_event = cl_event;
+  memset(&CL, 0, sizeof(CL));
+  SV.sessions = 0;
+  snprintf(url, sizeof(url), "https://127.0.0.1:%u/echo", wt_transport_port(srv));
+  /* Both roles share the one event callback setup: the server's on_event
+   * handles its side, the session's own callback the client side. */
+  CHECK_EQ(wt_session_connect(srv, url, &o, &CL.s), 0);
+  run_until(is_ready, 5);
+  CHECK(CL.ready);
+  CHECK_EQ(SV.sessions, 1);
+  add_check(1, 100000);
+  CHECK(run_until(checks_done, 10));
+  CHECK(!CL.checks[0].bad);
+  close_and_wait(5, "self");
+  CHECK_EQ(SV.close_code, 5);
+  cli = client_side;
+}
+
+static int server_session_gone(void) { return SV.closes > 0; }
+
+/* A client that vanishes without CONNECTION_CLOSE (as Chromium does) is
+ * cleaned up by the server's idle timeout. */
+static void vanished_peer_is_reaped_by_idle_timeout(void) {
+  wt_transport *own = srv;
+  wt_transport_config c;
+  wt_transport_config_init(&c);
+  c.server = 1;
+  c.bind_addr = "127.0.0.1";
+  c.on_request = srv_request;
+  c.on_event = srv_event;
+  c.idle_timeout_ms = 300;
+  c.log_level = WT_LOG_ERROR;
+  CHECK_EQ(wt_transport_new(&c, &srv), 0);
+  memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
+  start(0);
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  SV.closes = 0;
+  /* From here on only the server runs: the client is silent. */
+  wt_transport *client_side = cli;
+  cli = srv;
+  double t0 = now_s();
+  CHECK(run_until(server_session_gone, 5));
+  double dt = now_s() - t0;
+  printf("  server noticed the silent client after %.0f ms (idle timeout 300 ms)\n", dt * 1e3);
+  CHECK(dt < 2.0);
+  cli = client_side;
+  wt_transport_free(srv);
+  srv = own;
+  memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   RUN(bidi_echo_of_4_mib_is_byte_exact);
@@ -549,6 +664,9 @@ int main(void) {
   RUN(both_ends_export_the_same_keying_material);
   RUN(server_opened_streams_reach_the_client);
   RUN(endpoint_answers_strangers);
+  RUN(ca_verification_checks_chain_and_host_name);
+  RUN(a_server_transport_dials_itself);
+  RUN(vanished_peer_is_reaped_by_idle_timeout);
   wt_transport_free(cli);
   wt_transport_free(srv);
   return TEST_REPORT();
