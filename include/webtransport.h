@@ -243,6 +243,11 @@ typedef struct wt_transport_config {
    * serverCertificateHashes; see wt_transport_cert_sha256(). */
   const char *cert_file;
   const char *key_file;
+  /** The same as PEM text in memory (used when the file names are NULL),
+   * e.g. from wt_certificate_generate() to give several transports one
+   * certificate. */
+  const char *cert_pem;
+  const char *key_pem;
   /** Server: called for each session request. NULL refuses every request
    * with 404. */
   wt_request_cb on_request;
@@ -510,6 +515,13 @@ WT_EXTERN wt_session *wt_stream_session(const wt_stream *st);
 /* ------------------------------------------------------------------------ */
 /* Helpers                                                                  */
 /* ------------------------------------------------------------------------ */
+
+/** Generates an ECDSA P-256 certificate for "localhost", 127.0.0.1 and ::1,
+ * valid from an hour ago for 13 days (what browsers accept through
+ * serverCertificateHashes), as PEM text. *cert_pem and *key_pem are
+ * allocated with malloc (release them with free); `sha256` receives the
+ * SHA-256 of the DER certificate. Returns 0, WT_ERR_NOMEM or WT_ERR_TLS. */
+WT_EXTERN int wt_certificate_generate(char **cert_pem, char **key_pem, uint8_t sha256[32]);
 
 /** Writes the 64 lowercase hex digits of a 32-byte hash and a NUL to
  * `out` (65 bytes). */

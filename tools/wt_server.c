@@ -11,6 +11,8 @@
  * every time. It uses only the public API.
  */
 #include <signal.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +37,9 @@ typedef struct echo {
 } echo;
 
 typedef struct server {
-  wt_transport *t;
+  wt_transport *t[2]; /* without --addr: 127.0.0.1 and ::1 */
+  int nt;
+  volatile int stop;
   echo *waiting_credit;
   uint64_t sessions;
 } server;
@@ -217,23 +221,25 @@ static int on_request(wt_request *r, void *ud) {
 
 static void on_signal(int sig) {
   (void)sig;
-  wt_transport_stop(srv.t);
+  srv.stop = 1;
+  for (int i = 0; i < srv.nt; i++) wt_transport_stop(srv.t[i]);
 }
 
 static void usage(void) {
   fprintf(stderr,
           "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS] [-v] [-q]\n"
-          "  Serves WebTransport echo sessions on https://ADDR:PORT/echo.\n"
+          "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
+          "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
           "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
           "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n");
 }
 
 static void print_banner(const char *addr) {
-  const uint8_t *h = wt_transport_cert_sha256(srv.t);
+  const uint8_t *h = wt_transport_cert_sha256(srv.t[0]);
   char hex[65], b64[64];
   wt_hex_sha256(h, hex);
   tool_base64(h, 32, b64);
-  uint16_t port = wt_transport_port(srv.t);
+  uint16_t port = wt_transport_port(srv.t[0]);
   printf("wt-server listening on %s port %u\n", addr, port);
   printf("certificate sha256: %s\n", hex);
   printf("certificate sha256 base64: %s\n", b64);
@@ -244,20 +250,61 @@ static void print_banner(const char *addr) {
   fflush(stdout);
 }
 
+/* The built-in loop for one transport; for two, our own epoll loop over
+ * both (the embeddable mode). */
+static int run(void) {
+  if (srv.nt == 1) return wt_transport_run(srv.t[0]) ? 1 : 0;
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  struct epoll_event ev = {.events = EPOLLIN};
+  for (int i = 0; i < srv.nt; i++) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv.t[i]), &ev);
+  while (!srv.stop) {
+    int ms = -1;
+    for (int i = 0; i < srv.nt; i++) {
+      int t = wt_transport_timeout_ms(srv.t[i]);
+      if (t >= 0 && (ms < 0 || t < ms)) ms = t;
+    }
+    epoll_wait(ep, &ev, 1, ms);
+    for (int i = 0; i < srv.nt; i++) wt_transport_process(srv.t[i]);
+  }
+  close(ep);
+  return 0;
+}
+
+/* Without --addr: one generated certificate, served on both loopback
+ * addresses with the same port. */
+static int open_localhost(wt_transport_config *cfg, char **cert, char **key) {
+  uint8_t hash[32];
+  if (!cfg->cert_file) {
+    int rv = wt_certificate_generate(cert, key, hash);
+    if (rv) return rv;
+    cfg->cert_pem = *cert;
+    cfg->key_pem = *key;
+  }
+  cfg->bind_addr = "127.0.0.1";
+  int rv = wt_transport_new(cfg, &srv.t[0]);
+  if (rv) return rv;
+  srv.nt = 1;
+  cfg->bind_addr = "::1";
+  cfg->port = wt_transport_port(srv.t[0]);
+  if (wt_transport_new(cfg, &srv.t[1]) == 0) srv.nt = 2;
+  else fprintf(stderr, "wt-server: warning: cannot listen on ::1 as well; browsers may fail to reach localhost\n");
+  return 0;
+}
+
 int main(int argc, char **argv) {
   wt_transport_config cfg;
   wt_transport_config_init(&cfg);
   cfg.server = 1;
-  cfg.bind_addr = "127.0.0.1";
   cfg.port = 4433;
   cfg.on_request = on_request;
   cfg.on_event = on_event;
   cfg.log_cb = tool_log;
   cfg.log_user_data = "wt-server";
+  const char *addr = NULL;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--addr") && v) cfg.bind_addr = argv[++i];
+    if (!strcmp(a, "--addr") && v) addr = argv[++i];
     else if (!strcmp(a, "--port") && v) cfg.port = (uint16_t)atoi(argv[++i]);
     else if (!strcmp(a, "--cert") && v) cfg.cert_file = argv[++i];
     else if (!strcmp(a, "--key") && v) cfg.key_file = argv[++i];
@@ -271,16 +318,26 @@ int main(int argc, char **argv) {
       return !strcmp(a, "--help") || !strcmp(a, "-h") ? 0 : 2;
     }
   }
-  int rv = wt_transport_new(&cfg, &srv.t);
+  char *cert = NULL, *key = NULL;
+  int rv;
+  if (addr) {
+    cfg.bind_addr = addr;
+    rv = wt_transport_new(&cfg, &srv.t[0]);
+    srv.nt = rv ? 0 : 1;
+  } else {
+    rv = open_localhost(&cfg, &cert, &key);
+  }
   if (rv) {
     fprintf(stderr, "wt-server: cannot start: %s\n", wt_strerror(rv));
     return 1;
   }
-  print_banner(cfg.bind_addr);
+  print_banner(addr ? addr : srv.nt == 2 ? "localhost (127.0.0.1 and ::1)" : "127.0.0.1");
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
-  rv = wt_transport_run(srv.t);
-  wt_transport_free(srv.t);
-  return rv ? 1 : 0;
+  rv = run();
+  for (int i = 0; i < srv.nt; i++) wt_transport_free(srv.t[i]);
+  free(cert);
+  free(key);
+  return rv;
 }

@@ -3,6 +3,7 @@
  */
 #include "quic/qconn.h"
 
+#include <arpa/inet.h>
 #include <gnutls/crypto.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <stdarg.h>
@@ -22,6 +23,24 @@ wt_qconn_state wt_qconn_get_state(const wt_qconn *q) { return q->state; }
 int wt_qconn_is_server(const wt_qconn *q) { return q->is_server; }
 wt_timer *wt_qconn_timer(wt_qconn *q) { return &q->timer; }
 const char *wt_qconn_tls_error(const wt_qconn *q) { return q->verify.error; }
+int wt_qconn_handshake_done(const wt_qconn *q) { return q->conn && ngtcp2_conn_get_handshake_completed(q->conn); }
+
+void wt_qconn_peer(const wt_qconn *q, char *out, size_t cap) {
+  const ngtcp2_addr *a = &ngtcp2_conn_get_path(q->conn)->remote;
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (a->addr->sa_family == AF_INET) {
+    const struct sockaddr_in *s4 = (const struct sockaddr_in *)a->addr;
+    inet_ntop(AF_INET, &s4->sin_addr, host, sizeof(host));
+    port = ntohs(s4->sin_port);
+    snprintf(out, cap, "%s:%u", host, port);
+  } else {
+    const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)a->addr;
+    inet_ntop(AF_INET6, &s6->sin6_addr, host, sizeof(host));
+    port = ntohs(s6->sin6_port);
+    snprintf(out, cap, "[%s]:%u", host, port);
+  }
+}
 int wt_qconn_wants_write(const wt_qconn *q) { return q->wants_write; }
 
 void wt_qconn_set_app(wt_qconn *q, const wt_qconn_handler *h, void *app) {
@@ -406,10 +425,16 @@ static void enter_period(wt_qconn *q, wt_qconn_state st, uint64_t ts) {
 static void describe_peer_close(wt_qconn *q, char *out, size_t cap) {
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(q->conn, &ce);
-  const char *kind = ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION ? "application" : "transport";
-  snprintf(out, cap, "peer closed the connection (%s error 0x%llx%s%.*s)", kind, (unsigned long long)ce.error_code,
-           ce.reasonlen ? ": " : "", (int)(ce.reasonlen > 120 ? 120 : ce.reasonlen),
-           ce.reason ? (const char *)ce.reason : "");
+  int app = ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+  char alert[80] = "";
+  /* Transport errors 0x100..0x1ff carry a TLS alert (RFC 9001 §4.8). */
+  if (!app && ce.error_code >= 0x100 && ce.error_code <= 0x1ff) {
+    const char *name = gnutls_alert_get_name((gnutls_alert_description_t)(ce.error_code - 0x100));
+    snprintf(alert, sizeof(alert), ", TLS alert %u: %s", (unsigned)(ce.error_code - 0x100), name ? name : "?");
+  }
+  snprintf(out, cap, "peer closed the connection (%s error 0x%llx%s%s%.*s)", app ? "application" : "transport",
+           (unsigned long long)ce.error_code, alert, ce.reasonlen ? ": " : "",
+           (int)(ce.reasonlen > 120 ? 120 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
 }
 
 /* Builds and sends CONNECTION_CLOSE for `err` and enters the closing

@@ -96,6 +96,12 @@ int wt_qconn_export(wt_qconn *q, const char *label, const uint8_t *ctx, size_t c
  * application outside the processing of input). */
 int wt_qconn_wants_write(const wt_qconn *q);
 
+/* The peer's address as text ("127.0.0.1:4433", "[::1]:4433"). */
+void wt_qconn_peer(const wt_qconn *q, char *out, size_t cap);
+
+/* Nonzero once the TLS handshake completed. */
+int wt_qconn_handshake_done(const wt_qconn *q);
+
 /* Client: why the TLS handshake failed, or "". */
 const char *wt_qconn_tls_error(const wt_qconn *q);
 

@@ -72,22 +72,68 @@ static int fill_generated_crt(gnutls_x509_crt_t crt, gnutls_x509_privkey_t key) 
   return rv;
 }
 
-static int generate_cert(wt_tls_server *s) {
-  gnutls_x509_privkey_t key = NULL;
-  gnutls_x509_crt_t crt = NULL;
+/* Makes the generated key and certificate; the caller deinits both. */
+static int generate_pair(gnutls_x509_privkey_t *key, gnutls_x509_crt_t *crt) {
+  *key = NULL;
+  *crt = NULL;
+  int rv = gnutls_x509_privkey_init(key);
+  if (!rv) rv = gnutls_x509_privkey_generate2(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
+  if (!rv) rv = gnutls_x509_crt_init(crt);
+  if (!rv) rv = fill_generated_crt(*crt, *key);
+  return rv;
+}
+
+static int crt_sha256(gnutls_x509_crt_t crt, uint8_t out[32]) {
   gnutls_datum_t der = {NULL, 0};
-  int rv = gnutls_x509_privkey_init(&key);
-  if (!rv) rv = gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
-  if (!rv) rv = gnutls_x509_crt_init(&crt);
-  if (!rv) rv = fill_generated_crt(crt, key);
-  if (!rv) rv = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der);
-  if (!rv) rv = sha256_of(&der, s->sha256);
-  if (!rv) rv = gnutls_certificate_set_x509_key(s->cred, &crt, 1, key);
-  if (rv) WT_LOGE(s->log, "cannot generate a certificate: %s", gnutls_strerror(rv));
+  int rv = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) ? WT_ERR_TLS : sha256_of(&der, out);
   gnutls_free(der.data);
+  return rv;
+}
+
+static int generate_cert(wt_tls_server *s) {
+  gnutls_x509_privkey_t key;
+  gnutls_x509_crt_t crt;
+  int rv = generate_pair(&key, &crt);
+  if (!rv) rv = crt_sha256(crt, s->sha256);
+  if (!rv) rv = gnutls_certificate_set_x509_key(s->cred, &crt, 1, key);
+  if (rv) WT_LOGE(s->log, "cannot generate a certificate: %s", rv < 0 ? gnutls_strerror(rv) : wt_strerror(rv));
   gnutls_x509_crt_deinit(crt);
   gnutls_x509_privkey_deinit(key);
   return rv ? WT_ERR_TLS : 0;
+}
+
+static char *datum_to_string(const gnutls_datum_t *d) {
+  char *p = malloc(d->size + 1);
+  if (p) {
+    memcpy(p, d->data, d->size);
+    p[d->size] = 0;
+  }
+  return p;
+}
+
+int wt_certificate_generate(char **cert_pem, char **key_pem, uint8_t sha256[32]) {
+  if (!cert_pem || !key_pem || !sha256) return WT_ERR_INVALID_ARGUMENT;
+  gnutls_x509_privkey_t key;
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t c = {NULL, 0}, k = {NULL, 0};
+  int rv = generate_pair(&key, &crt) ? WT_ERR_TLS : 0;
+  if (!rv) rv = crt_sha256(crt, sha256);
+  if (!rv && (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &c) ||
+              gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &k)))
+    rv = WT_ERR_TLS;
+  *cert_pem = rv ? NULL : datum_to_string(&c);
+  *key_pem = rv ? NULL : datum_to_string(&k);
+  if (!rv && (!*cert_pem || !*key_pem)) {
+    free(*cert_pem);
+    free(*key_pem);
+    *cert_pem = *key_pem = NULL;
+    rv = WT_ERR_NOMEM;
+  }
+  gnutls_free(c.data);
+  gnutls_free(k.data);
+  gnutls_x509_crt_deinit(crt);
+  gnutls_x509_privkey_deinit(key);
+  return rv;
 }
 
 const char *wt_tls_check_hash_cert_rules(const gnutls_datum_t *der, time_t now) {
@@ -107,32 +153,43 @@ const char *wt_tls_check_hash_cert_rules(const gnutls_datum_t *der, time_t now) 
   return why;
 }
 
-static int load_cert(wt_tls_server *s, const char *cert_file, const char *key_file) {
-  int rv = gnutls_certificate_set_x509_key_file2(s->cred, cert_file, key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
+/* Loads PEM credentials from files or from memory and checks them against
+ * what browsers require of serverCertificateHashes certificates. */
+static int load_cert(wt_tls_server *s, const wt_tls_server_source *src) {
+  const char *what = src->cert_file ? src->cert_file : "certificate in memory";
+  int rv;
+  if (src->cert_file) {
+    rv = gnutls_certificate_set_x509_key_file2(s->cred, src->cert_file, src->key_file, GNUTLS_X509_FMT_PEM, NULL, 0);
+  } else {
+    gnutls_datum_t c = {(unsigned char *)src->cert_pem, (unsigned)strlen(src->cert_pem)};
+    gnutls_datum_t k = {(unsigned char *)src->key_pem, (unsigned)strlen(src->key_pem)};
+    rv = gnutls_certificate_set_x509_key_mem2(s->cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+  }
   if (rv < 0) {
-    WT_LOGE(s->log, "cannot load certificate %s / key %s: %s", cert_file, key_file, gnutls_strerror(rv));
+    WT_LOGE(s->log, "cannot load %s%s%s: %s", what, src->key_file ? " / key " : "", src->key_file ? src->key_file : "",
+            gnutls_strerror(rv));
     return rv == GNUTLS_E_FILE_ERROR ? WT_ERR_NOT_FOUND : WT_ERR_TLS;
   }
   gnutls_datum_t der;
   if (gnutls_certificate_get_crt_raw(s->cred, 0, 0, &der) || sha256_of(&der, s->sha256)) {
-    WT_LOGE(s->log, "cannot read back certificate %s", cert_file);
+    WT_LOGE(s->log, "cannot read back %s", what);
     return WT_ERR_TLS;
   }
   const char *why = wt_tls_check_hash_cert_rules(&der, time(NULL));
   if (why)
-    WT_LOGW(s->log, "certificate %s cannot be used with serverCertificateHashes: %s; browsers will only accept "
-                    "it if it chains to a trusted CA",
-            cert_file, why);
+    WT_LOGW(s->log, "%s cannot be used with serverCertificateHashes: %s; browsers will only accept it if it "
+                    "chains to a trusted CA",
+            what, why);
   return 0;
 }
 
-int wt_tls_server_new(const char *cert_file, const char *key_file, const wt_logger *log, wt_tls_server **out) {
-  if (!cert_file != !key_file) return WT_ERR_INVALID_ARGUMENT;
+int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_tls_server **out) {
+  if (!src->cert_file != !src->key_file || !src->cert_pem != !src->key_pem) return WT_ERR_INVALID_ARGUMENT;
   wt_tls_server *s = calloc(1, sizeof(*s));
   if (!s) return WT_ERR_NOMEM;
   s->log = log;
   int rv = gnutls_certificate_allocate_credentials(&s->cred) ? WT_ERR_NOMEM : 0;
-  if (!rv) rv = cert_file ? load_cert(s, cert_file, key_file) : generate_cert(s);
+  if (!rv) rv = src->cert_file || src->cert_pem ? load_cert(s, src) : generate_cert(s);
   if (rv) {
     wt_tls_server_free(s);
     return rv;

@@ -24,10 +24,17 @@
 
 typedef struct wt_tls_server wt_tls_server;
 
-/* Loads cert_file/key_file (PEM) or, when both are NULL, generates a
- * certificate. Logs a warning when a loaded certificate could not be used
- * with serverCertificateHashes (RSA, or valid longer than 14 days). */
-int wt_tls_server_new(const char *cert_file, const char *key_file, const wt_logger *log, wt_tls_server **out);
+/* Where server credentials come from: PEM files, PEM text, or (all NULL)
+ * a certificate generated on the spot. */
+typedef struct wt_tls_server_source {
+  const char *cert_file, *key_file;
+  const char *cert_pem, *key_pem;
+} wt_tls_server_source;
+
+/* Loads or generates the credentials. Logs a warning when a loaded
+ * certificate could not be used with serverCertificateHashes (RSA, or valid
+ * longer than 14 days). */
+int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_tls_server **out);
 void wt_tls_server_free(wt_tls_server *s);
 const uint8_t *wt_tls_server_cert_sha256(const wt_tls_server *s);
 

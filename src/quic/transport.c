@@ -109,6 +109,14 @@ static void q_credit(void *app, int bidi) { wt_conn_on_stream_credit(((tconn *)a
 
 static void q_closed(void *app, int err, const char *detail) {
   tconn *c = app;
+  /* Without a session nobody else would hear why (a browser refusing our
+   * certificate, say): say it here. */
+  if (!c->wc->had_session && detail && *detail) {
+    char peer[64];
+    wt_qconn_peer(c->q, peer, sizeof(peer));
+    WT_LOGI(&c->t->log, "connection with %s ended %s: %s", peer,
+            wt_qconn_handshake_done(c->q) ? "before any session" : "during the handshake", detail);
+  }
   wt_conn_on_closed(c->wc, err, detail);
   mark_pending(c);
 }
@@ -248,7 +256,8 @@ int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
       .on_accept = on_accept,
       .accept_ctx = t,
   };
-  int rv = cfg->server ? wt_tls_server_new(cfg->cert_file, cfg->key_file, &t->log, &ec.tls_server) : 0;
+  wt_tls_server_source src = {cfg->cert_file, cfg->key_file, cfg->cert_pem, cfg->key_pem};
+  int rv = cfg->server ? wt_tls_server_new(&src, &t->log, &ec.tls_server) : 0;
   if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
   if (rv) wt_tls_server_free(ec.tls_server);
   if (!rv) rv = wt_udp_open(&t->udp, cfg->bind_addr, cfg->port, cfg->reuse_port, &t->log);

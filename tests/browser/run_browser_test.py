@@ -53,7 +53,7 @@ PAGE_FILES = {"/echo.html": "text/html; charset=utf-8", "/echo.js": "text/javasc
 # Chromium: [pid:tid:MMDD/HHMMSS.ffffff:INFO:CONSOLE(123)] "WTTEST ...", source: http://... (123)
 # (newer builds write CONSOLE:123 instead of CONSOLE(123); only the quoted text matters).
 CONSOLE_RE = re.compile(r'CONSOLE[^\]]*\] "(WTTEST .*)", source: ')
-SRV_LISTEN_RE = re.compile(r"^wt-server listening on (\S+) port (\d+)$")
+SRV_LISTEN_RE = re.compile(r"^wt-server listening on (.+) port (\d+)$")
 SRV_HASH_RE = re.compile(r"^certificate sha256 base64: ([A-Za-z0-9+/=]+)$")
 SRV_OPEN_RE = re.compile(r"^session (\d+) open: path (\S+) draft (-?\d+) protocol (.*)$")
 SRV_CLOSED_RE = re.compile(r"^session (\d+) closed by (\w+): code (\d+) reason \"(.*?)\"(?: - (.*))?$")
@@ -174,7 +174,7 @@ def our_children():
     return kids
 
 
-def stop_group(proc, name, grace, notes):
+def stop_group(proc, grace):
     """SIGTERM the process group, SIGKILL what is left after `grace` seconds. Returns how the leader ended."""
     if proc is None:
         return None
@@ -241,9 +241,9 @@ def main():
     ap.add_argument("--chromium-arg", action="append", default=[], help="extra Chromium argument (repeatable)")
     ap.add_argument("--netlog", help="write a Chromium net-log to this file")
     ap.add_argument("--log-dir", help="keep chromium.log, server.log and page.log in this directory")
-    ap.add_argument("--map-localhost", default="127.0.0.1", metavar="ADDR",
-                    help="make Chromium resolve localhost to ADDR (default 127.0.0.1, wt-server's address); "
-                         "'' to leave Chromium's own resolution (::1 first)")
+    ap.add_argument("--map-localhost", default="", metavar="ADDR",
+                    help="make Chromium resolve localhost to ADDR; by default Chromium resolves it itself "
+                         "(::1 first), which wt-server's default listening on 127.0.0.1 and ::1 serves")
     ap.add_argument("--path", default="/echo", help="WebTransport path the page opens (default /echo)")
     ap.add_argument("--corrupt-hash", action="store_true", help="give the page a wrong certificate hash")
     ap.add_argument("--expect-fail", metavar="STEP", choices=STEPS,
@@ -271,7 +271,6 @@ def main():
     page_steps = {}  # step -> (ok, detail)
     page = {"start": None, "result": None}
     srv = {"port": None, "hash": None, "open": None, "closed": None, "exit": None, "alive": True}
-    chromium_how = None
     try:
         # --- wt-server -----------------------------------------------------
         cmd = [args.server, "--port", "0"] + args.server_arg
@@ -428,9 +427,9 @@ def main():
         failures.append(str(e))
     finally:
         if chromium_proc is not None:
-            chromium_how = stop_group(chromium_proc, "chromium", 5.0, warnings)
+            stop_group(chromium_proc, 5.0)
         if server is not None:
-            srv["exit_how"] = stop_group(server, "wt-server", 5.0, warnings)
+            srv["exit_how"] = stop_group(server, 5.0)
             srv["exit"] = server.returncode
         if httpd is not None:
             httpd.shutdown()

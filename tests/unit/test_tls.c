@@ -30,15 +30,22 @@ static const char *rules_for(const char *dns, int days, int rsa) {
   return why;
 }
 
+static const wt_tls_server_source gen = {NULL, NULL, NULL, NULL};
+
+static wt_tls_server_source files(const char *c, const char *k) {
+  wt_tls_server_source src = {c, k, NULL, NULL};
+  return src;
+}
+
 static void generated_certificate_is_browser_ready(void) {
   wt_tls_server *s;
   wt_logger log = {NULL, NULL, WT_LOG_ERROR};
-  CHECK_EQ(wt_tls_server_new(NULL, NULL, &log, &s), 0);
+  CHECK_EQ(wt_tls_server_new(&gen, &log, &s), 0);
   const uint8_t *h = wt_tls_server_cert_sha256(s);
   uint8_t zero[32] = {0};
   CHECK(memcmp(h, zero, 32) != 0);
   wt_tls_server *s2;
-  CHECK_EQ(wt_tls_server_new(NULL, NULL, &log, &s2), 0);
+  CHECK_EQ(wt_tls_server_new(&gen, &log, &s2), 0);
   CHECK(memcmp(h, wt_tls_server_cert_sha256(s2), 32) != 0); /* a fresh key and serial each time */
   wt_tls_server_free(s);
   wt_tls_server_free(s2);
@@ -73,7 +80,8 @@ static void loaded_certificate_hash_is_its_der_hash(void) {
   wt_logger log = {count_warnings, NULL, WT_LOG_INFO};
   wt_tls_server *s;
   warned = 0;
-  CHECK_EQ(wt_tls_server_new(path_cert, path_key, &log, &s), 0);
+  wt_tls_server_source src = files(path_cert, path_key);
+  CHECK_EQ(wt_tls_server_new(&src, &log, &s), 0);
   CHECK_MEM(wt_tls_server_cert_sha256(s), want, 32);
   CHECK_EQ(warned, 0);
   wt_tls_server_free(s);
@@ -88,7 +96,8 @@ static void loading_a_certificate_browsers_refuse_warns(void) {
   wt_logger log = {count_warnings, NULL, WT_LOG_INFO};
   wt_tls_server *s;
   warned = 0;
-  CHECK_EQ(wt_tls_server_new(path_cert, path_key, &log, &s), 0);
+  wt_tls_server_source src = files(path_cert, path_key);
+  CHECK_EQ(wt_tls_server_new(&src, &log, &s), 0);
   CHECK_EQ(warned, 1);
   wt_tls_server_free(s);
   test_cert_free(&c);
@@ -97,12 +106,34 @@ static void loading_a_certificate_browsers_refuse_warns(void) {
 static void bad_file_arguments_are_errors(void) {
   wt_logger log = {NULL, NULL, WT_LOG_ERROR};
   wt_tls_server *s;
-  CHECK_EQ(wt_tls_server_new(path_cert, NULL, &log, &s), WT_ERR_INVALID_ARGUMENT);
-  CHECK_EQ(wt_tls_server_new("/nonexistent/c.pem", "/nonexistent/k.pem", &log, &s), WT_ERR_NOT_FOUND);
+  wt_tls_server_source half = files(path_cert, NULL), missing = files("/nonexistent/c.pem", "/nonexistent/k.pem");
+  CHECK_EQ(wt_tls_server_new(&half, &log, &s), WT_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(wt_tls_server_new(&missing, &log, &s), WT_ERR_NOT_FOUND);
   FILE *f = fopen(path_key, "w");
   fputs("not a key\n", f);
   fclose(f);
-  CHECK(wt_tls_server_new(path_cert, path_key, &log, &s) != 0);
+  wt_tls_server_source bad = files(path_cert, path_key);
+  CHECK(wt_tls_server_new(&bad, &log, &s) != 0);
+  wt_tls_server_source bad_mem = {NULL, NULL, "-----BEGIN CERTIFICATE-----\n", "x"};
+  CHECK_EQ(wt_tls_server_new(&bad_mem, &log, &s), WT_ERR_TLS);
+}
+
+static void generated_pem_loads_with_the_same_hash(void) {
+  char *cert, *key;
+  uint8_t hash[32];
+  CHECK_EQ(wt_certificate_generate(&cert, &key, hash), 0);
+  CHECK(strstr(cert, "BEGIN CERTIFICATE") != NULL);
+  CHECK(strstr(key, "PRIVATE KEY") != NULL);
+  wt_logger log = {count_warnings, NULL, WT_LOG_INFO};
+  wt_tls_server *s;
+  warned = 0;
+  wt_tls_server_source src = {NULL, NULL, cert, key};
+  CHECK_EQ(wt_tls_server_new(&src, &log, &s), 0);
+  CHECK_MEM(wt_tls_server_cert_sha256(s), hash, 32);
+  CHECK_EQ(warned, 0); /* browser-ready: ECDSA, 13 days */
+  wt_tls_server_free(s);
+  free(cert);
+  free(key);
 }
 
 int main(void) {
@@ -112,6 +143,7 @@ int main(void) {
   RUN(loaded_certificate_hash_is_its_der_hash);
   RUN(loading_a_certificate_browsers_refuse_warns);
   RUN(bad_file_arguments_are_errors);
+  RUN(generated_pem_loads_with_the_same_hash);
   unlink(path_cert);
   unlink(path_key);
   rmdir(dir);
