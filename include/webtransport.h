@@ -403,8 +403,7 @@ WT_EXTERN void wt_connect_options_init(wt_connect_options *o);
  * transport and sends the extended CONNECT once the server's SETTINGS have
  * arrived. Resolves the host name synchronously. *out is valid until its
  * WT_EV_SESSION_CLOSED event; WT_EV_SESSION_READY says it is usable. */
-WT_EXTERN int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts,
-                                 wt_session **out);
+WT_EXTERN int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out);
 
 /** terminateSession: sends WT_CLOSE_SESSION with `code` and `reason` (UTF-8;
  * longer than 1024 bytes is cut at a character boundary), FINs the CONNECT
@@ -420,9 +419,8 @@ WT_EXTERN int wt_session_drain(wt_session *s);
  * the session-bound context of the WebTransport draft. `label` and
  * `context` are each at most 255 bytes (`label` at least 1); writes
  * `out_len` (1..4096) bytes to `out`. */
-WT_EXTERN int wt_session_export_keying_material(wt_session *s, const void *label, size_t label_len,
-                                                const void *context, size_t context_len, uint8_t *out,
-                                                size_t out_len);
+WT_EXTERN int wt_session_export_keying_material(wt_session *s, const void *label, size_t label_len, const void *context,
+                                                size_t context_len, uint8_t *out, size_t out_len);
 
 /** sendDatagram: queues one datagram. Returns 0 when queued, WT_ERR_AGAIN
  * when the send queue is full (the datagram is dropped and counted),
@@ -466,8 +464,7 @@ WT_EXTERN void *wt_session_user_data(const wt_session *s);
 WT_EXTERN void wt_session_set_callback(wt_session *s, wt_event_cb cb, void *user_data);
 /** Datagrams dropped so far: because the send queue was full, and because
  * the receive queue was full. */
-WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_drops,
-                                         uint64_t *recv_drops);
+WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_drops, uint64_t *recv_drops);
 
 /* ------------------------------------------------------------------------ */
 /* Streams                                                                  */

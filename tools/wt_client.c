@@ -82,7 +82,8 @@ static void check_pump_send(check *c) {
     uint64_t left = c->total - c->sent;
     size_t n = left < CHUNK ? (size_t)left : CHUNK;
     const uint8_t *p = buf;
-    if (c->data) p = c->data + c->sent;
+    if (c->data)
+      p = c->data + c->sent;
     else {
       /* Generate only what the stream will take, so nothing is lost:
        * peek by generating into a copy of the generator state. */
@@ -152,8 +153,10 @@ static void check_start(check *c) {
   }
   c->t0 = tool_now();
   c->out = st;
-  if (c->bidi) c->in = st;
-  else cl.uni = c;
+  if (c->bidi)
+    c->in = st;
+  else
+    cl.uni = c;
   wt_stream_set_context(st, c);
   check_pump_send(c);
 }
@@ -238,7 +241,8 @@ static void on_ready(wt_session *s) {
   const char *p = wt_session_protocol(s);
   printf("wt-client: session ready in %.1f ms (draft %d, protocol %s, max datagram %zu bytes)\n",
          (cl.t_ready - cl.t_start) * 1e3, wt_session_draft(s), p ? p : "-", wt_session_max_datagram_size(s));
-  for (check *c = cl.checks; c; c = c->next) check_start(c);
+  for (check *c = cl.checks; c; c = c->next)
+    check_start(c);
   if (cl.dg_total) dgram_send_some();
   maybe_finish();
 }
@@ -260,9 +264,11 @@ static void on_incoming(wt_session *s) {
 static void on_closed(const wt_event *ev) {
   cl.closed = 1;
   if (!cl.close_sent) {
-    if (ev->http_status) printf("wt-client: FAILED: server refused the session with HTTP %d\n", ev->http_status);
-    else printf("wt-client: FAILED: session ended before the checks finished: %s%s(code %u \"%.*s\")\n",
-                *ev->detail ? ev->detail : "", *ev->detail ? " " : "", ev->code, (int)ev->reason_len, ev->reason);
+    if (ev->http_status)
+      printf("wt-client: FAILED: server refused the session with HTTP %d\n", ev->http_status);
+    else
+      printf("wt-client: FAILED: session ended before the checks finished: %s%s(code %u \"%.*s\")\n",
+             *ev->detail ? ev->detail : "", *ev->detail ? " " : "", ev->code, (int)ev->reason_len, ev->reason);
     cl.failed = 1;
   }
   wt_transport_shutdown(cl.t);
@@ -301,28 +307,27 @@ static void on_event(const wt_event *ev, void *ud) {
 /* Main                                                                     */
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: wt-client URL [options]\n"
-          "verification (default: system CA store and host name):\n"
-          "  --cert-hash HEX      accept only a certificate with this SHA-256 (repeatable)\n"
-          "  --ca FILE            also trust the CA certificates in FILE\n"
-          "  --insecure           do not verify the certificate (development only)\n"
-          "session:\n"
-          "  --origin ORIGIN      send this origin header\n"
-          "  --protocol P         offer sub-protocol P (repeatable, in preference order)\n"
-          "  --draft N            speak only draft generation N (2, 7, 13 or 15)\n"
-          "checks (default: --message hello --echo-bytes 1M --uni-bytes 64k --datagrams 100):\n"
-          "  --message TEXT       send TEXT on a bidi stream and expect it back\n"
-          "  --echo-bytes N       echo N pseudo-random bytes over a bidi stream (k/M/G suffixes)\n"
-          "  --echo-file FILE     echo the contents of FILE over a bidi stream\n"
-          "  --streams N          N concurrent bidi streams of --stream-bytes each (default 16k)\n"
-          "  --uni-bytes N        send N bytes on a uni stream, expect them on a server uni stream\n"
-          "  --datagrams N        send N datagrams of --datagram-size bytes (default 64), count echoes\n"
-          "  --min-datagram-ratio R  fail if fewer than R (0..1) of the datagrams come back\n"
-          "end:\n"
-          "  --close-code C --close-reason R   close the session with this code and reason\n"
-          "  --timeout SECONDS    give up after this long (default 30)\n"
-          "  -v / -q              more / less logging\n");
+  fprintf(stderr, "usage: wt-client URL [options]\n"
+                  "verification (default: system CA store and host name):\n"
+                  "  --cert-hash HEX      accept only a certificate with this SHA-256 (repeatable)\n"
+                  "  --ca FILE            also trust the CA certificates in FILE\n"
+                  "  --insecure           do not verify the certificate (development only)\n"
+                  "session:\n"
+                  "  --origin ORIGIN      send this origin header\n"
+                  "  --protocol P         offer sub-protocol P (repeatable, in preference order)\n"
+                  "  --draft N            speak only draft generation N (2, 7, 13 or 15)\n"
+                  "checks (default: --message hello --echo-bytes 1M --uni-bytes 64k --datagrams 100):\n"
+                  "  --message TEXT       send TEXT on a bidi stream and expect it back\n"
+                  "  --echo-bytes N       echo N pseudo-random bytes over a bidi stream (k/M/G suffixes)\n"
+                  "  --echo-file FILE     echo the contents of FILE over a bidi stream\n"
+                  "  --streams N          N concurrent bidi streams of --stream-bytes each (default 16k)\n"
+                  "  --uni-bytes N        send N bytes on a uni stream, expect them on a server uni stream\n"
+                  "  --datagrams N        send N datagrams of --datagram-size bytes (default 64), count echoes\n"
+                  "  --min-datagram-ratio R  fail if fewer than R (0..1) of the datagrams come back\n"
+                  "end:\n"
+                  "  --close-code C --close-reason R   close the session with this code and reason\n"
+                  "  --timeout SECONDS    give up after this long (default 30)\n"
+                  "  -v / -q              more / less logging\n");
 }
 
 static uint8_t *read_file(const char *path, uint64_t *len) {
@@ -363,31 +368,53 @@ static int parse_args(int argc, char **argv, opts *o) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     int bad = 0;
-    if (a[0] != '-' && !o->url) o->url = a;
-    else if (!strcmp(a, "--insecure")) o->co.verify = WT_VERIFY_NONE;
-    else if (!strcmp(a, "-v")) o->log_level = WT_LOG_DEBUG;
-    else if (!strcmp(a, "-q")) o->log_level = WT_LOG_WARN;
-    else if (!v) bad = 1;
+    if (a[0] != '-' && !o->url)
+      o->url = a;
+    else if (!strcmp(a, "--insecure"))
+      o->co.verify = WT_VERIFY_NONE;
+    else if (!strcmp(a, "-v"))
+      o->log_level = WT_LOG_DEBUG;
+    else if (!strcmp(a, "-q"))
+      o->log_level = WT_LOG_WARN;
+    else if (!v)
+      bad = 1;
     else if (!strcmp(a, "--cert-hash") && o->co.ncert_hashes < 8) {
       bad = wt_parse_sha256(argv[++i], o->hashes[o->co.ncert_hashes++]) != 0;
       o->co.verify = WT_VERIFY_HASHES;
-    } else if (!strcmp(a, "--ca")) o->co.ca_file = argv[++i];
-    else if (!strcmp(a, "--origin")) o->co.origin = argv[++i];
-    else if (!strcmp(a, "--protocol") && o->co.nprotocols < 8) o->protocols[o->co.nprotocols++] = argv[++i];
-    else if (!strcmp(a, "--draft")) o->co.draft = atoi(argv[++i]);
-    else if (!strcmp(a, "--message")) cl.message = argv[++i], o->any_check = 1;
-    else if (!strcmp(a, "--echo-bytes")) bad = tool_parse_size(argv[++i], &o->echo_bytes), o->any_check = 1;
-    else if (!strcmp(a, "--echo-file")) o->echo_file = argv[++i], o->any_check = 1;
-    else if (!strcmp(a, "--streams")) bad = tool_parse_size(argv[++i], &o->streams), o->any_check = 1;
-    else if (!strcmp(a, "--stream-bytes")) bad = tool_parse_size(argv[++i], &o->stream_bytes);
-    else if (!strcmp(a, "--uni-bytes")) bad = tool_parse_size(argv[++i], &o->uni_bytes), o->any_check = 1;
-    else if (!strcmp(a, "--datagrams")) bad = tool_parse_size(argv[++i], &cl.dg_total), o->any_check = 1;
-    else if (!strcmp(a, "--datagram-size")) bad = tool_parse_size(argv[++i], &cl.dg_size);
-    else if (!strcmp(a, "--min-datagram-ratio")) cl.min_dgram_ratio = atof(argv[++i]);
-    else if (!strcmp(a, "--close-code")) cl.close_code = (uint32_t)strtoul(argv[++i], NULL, 0);
-    else if (!strcmp(a, "--close-reason")) cl.close_reason = argv[++i];
-    else if (!strcmp(a, "--timeout")) o->timeout = atof(argv[++i]);
-    else bad = 1;
+    } else if (!strcmp(a, "--ca"))
+      o->co.ca_file = argv[++i];
+    else if (!strcmp(a, "--origin"))
+      o->co.origin = argv[++i];
+    else if (!strcmp(a, "--protocol") && o->co.nprotocols < 8)
+      o->protocols[o->co.nprotocols++] = argv[++i];
+    else if (!strcmp(a, "--draft"))
+      o->co.draft = atoi(argv[++i]);
+    else if (!strcmp(a, "--message"))
+      cl.message = argv[++i], o->any_check = 1;
+    else if (!strcmp(a, "--echo-bytes"))
+      bad = tool_parse_size(argv[++i], &o->echo_bytes), o->any_check = 1;
+    else if (!strcmp(a, "--echo-file"))
+      o->echo_file = argv[++i], o->any_check = 1;
+    else if (!strcmp(a, "--streams"))
+      bad = tool_parse_size(argv[++i], &o->streams), o->any_check = 1;
+    else if (!strcmp(a, "--stream-bytes"))
+      bad = tool_parse_size(argv[++i], &o->stream_bytes);
+    else if (!strcmp(a, "--uni-bytes"))
+      bad = tool_parse_size(argv[++i], &o->uni_bytes), o->any_check = 1;
+    else if (!strcmp(a, "--datagrams"))
+      bad = tool_parse_size(argv[++i], &cl.dg_total), o->any_check = 1;
+    else if (!strcmp(a, "--datagram-size"))
+      bad = tool_parse_size(argv[++i], &cl.dg_size);
+    else if (!strcmp(a, "--min-datagram-ratio"))
+      cl.min_dgram_ratio = atof(argv[++i]);
+    else if (!strcmp(a, "--close-code"))
+      cl.close_code = (uint32_t)strtoul(argv[++i], NULL, 0);
+    else if (!strcmp(a, "--close-reason"))
+      cl.close_reason = argv[++i];
+    else if (!strcmp(a, "--timeout"))
+      o->timeout = atof(argv[++i]);
+    else
+      bad = 1;
     if (bad) {
       fprintf(stderr, "wt-client: bad argument %s\n", a);
       return -1;

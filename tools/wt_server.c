@@ -11,11 +11,11 @@
  * every time. It uses only the public API.
  */
 #include <signal.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "toolutil.h"
 #include "webtransport.h"
@@ -147,7 +147,8 @@ static void on_credit(wt_session *s) {
 static void on_datagrams(wt_session *s) {
   uint8_t buf[65536];
   ssize_t n;
-  while ((n = wt_session_receive_datagram(s, buf, sizeof(buf))) >= 0) wt_session_send_datagram(s, buf, (size_t)n);
+  while ((n = wt_session_receive_datagram(s, buf, sizeof(buf))) >= 0)
+    wt_session_send_datagram(s, buf, (size_t)n);
 }
 
 static void forget_waiting(echo *e) {
@@ -195,10 +196,12 @@ static void on_event(const wt_event *ev, void *ud) {
     break;
   }
   case WT_EV_STREAM_RECV_ABORTED:
-    if (verbose) printf("stream %llu: peer reset it (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
+    if (verbose)
+      printf("stream %llu: peer reset it (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
     break;
   case WT_EV_STREAM_SEND_ABORTED:
-    if (verbose) printf("stream %llu: peer stopped reading (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
+    if (verbose)
+      printf("stream %llu: peer stopped reading (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
     break;
   case WT_EV_STREAM_CLOSED: on_stream_closed(ev->stream); break;
   default: break;
@@ -222,16 +225,16 @@ static int on_request(wt_request *r, void *ud) {
 static void on_signal(int sig) {
   (void)sig;
   srv.stop = 1;
-  for (int i = 0; i < srv.nt; i++) wt_transport_stop(srv.t[i]);
+  for (int i = 0; i < srv.nt; i++)
+    wt_transport_stop(srv.t[i]);
 }
 
 static void usage(void) {
-  fprintf(stderr,
-          "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS] [-v] [-q]\n"
-          "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
-          "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
-          "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
-          "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n");
+  fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS] [-v] [-q]\n"
+                  "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
+                  "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
+                  "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
+                  "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n");
 }
 
 static void print_banner(const char *addr) {
@@ -256,7 +259,8 @@ static int run(void) {
   if (srv.nt == 1) return wt_transport_run(srv.t[0]) ? 1 : 0;
   int ep = epoll_create1(EPOLL_CLOEXEC);
   struct epoll_event ev = {.events = EPOLLIN};
-  for (int i = 0; i < srv.nt; i++) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv.t[i]), &ev);
+  for (int i = 0; i < srv.nt; i++)
+    epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv.t[i]), &ev);
   while (!srv.stop) {
     int ms = -1;
     for (int i = 0; i < srv.nt; i++) {
@@ -264,7 +268,8 @@ static int run(void) {
       if (t >= 0 && (ms < 0 || t < ms)) ms = t;
     }
     epoll_wait(ep, &ev, 1, ms);
-    for (int i = 0; i < srv.nt; i++) wt_transport_process(srv.t[i]);
+    for (int i = 0; i < srv.nt; i++)
+      wt_transport_process(srv.t[i]);
   }
   close(ep);
   return 0;
@@ -286,8 +291,10 @@ static int open_localhost(wt_transport_config *cfg, char **cert, char **key) {
   srv.nt = 1;
   cfg->bind_addr = "::1";
   cfg->port = wt_transport_port(srv.t[0]);
-  if (wt_transport_new(cfg, &srv.t[1]) == 0) srv.nt = 2;
-  else fprintf(stderr, "wt-server: warning: cannot listen on ::1 as well; browsers may fail to reach localhost\n");
+  if (wt_transport_new(cfg, &srv.t[1]) == 0)
+    srv.nt = 2;
+  else
+    fprintf(stderr, "wt-server: warning: cannot listen on ::1 as well; browsers may fail to reach localhost\n");
   return 0;
 }
 
@@ -304,15 +311,21 @@ int main(int argc, char **argv) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
-    if (!strcmp(a, "--addr") && v) addr = argv[++i];
-    else if (!strcmp(a, "--port") && v) cfg.port = (uint16_t)atoi(argv[++i]);
-    else if (!strcmp(a, "--cert") && v) cfg.cert_file = argv[++i];
-    else if (!strcmp(a, "--key") && v) cfg.key_file = argv[++i];
-    else if (!strcmp(a, "--idle-timeout") && v) cfg.idle_timeout_ms = (uint32_t)atoi(argv[++i]);
+    if (!strcmp(a, "--addr") && v)
+      addr = argv[++i];
+    else if (!strcmp(a, "--port") && v)
+      cfg.port = (uint16_t)atoi(argv[++i]);
+    else if (!strcmp(a, "--cert") && v)
+      cfg.cert_file = argv[++i];
+    else if (!strcmp(a, "--key") && v)
+      cfg.key_file = argv[++i];
+    else if (!strcmp(a, "--idle-timeout") && v)
+      cfg.idle_timeout_ms = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       verbose = 1;
       cfg.log_level = WT_LOG_DEBUG;
-    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) cfg.log_level = WT_LOG_WARN;
+    } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet"))
+      cfg.log_level = WT_LOG_WARN;
     else {
       usage();
       return !strcmp(a, "--help") || !strcmp(a, "-h") ? 0 : 2;
@@ -336,7 +349,8 @@ int main(int argc, char **argv) {
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);
   rv = run();
-  for (int i = 0; i < srv.nt; i++) wt_transport_free(srv.t[i]);
+  for (int i = 0; i < srv.nt; i++)
+    wt_transport_free(srv.t[i]);
   free(cert);
   free(key);
   return rv;

@@ -24,9 +24,7 @@ void wt_capsule_parser_reset(wt_capsule_parser *cp) {
 
 void wt_capsule_parser_free(wt_capsule_parser *cp) { wt_buf_free(&cp->value); }
 
-int wt_capsule_parser_at_boundary(const wt_capsule_parser *cp) {
-  return cp->state == ST_TYPE && cp->vr.need == 0;
-}
+int wt_capsule_parser_at_boundary(const wt_capsule_parser *cp) { return cp->state == ST_TYPE && cp->vr.need == 0; }
 
 /* The largest value we accept for a capsule type we act on, or -1 for a type
  * we skip. */
@@ -90,23 +88,15 @@ static int feed(wt_capsule_parser *cp, const uint8_t **pp, const uint8_t *end, w
   return 0;
 }
 
-int wt_capsule_parser_feed(wt_capsule_parser *cp, const uint8_t *p, size_t len, wt_capsule_cb cb,
-                           void *user_data, size_t *used) {
+int wt_capsule_parser_feed(wt_capsule_parser *cp, const uint8_t *p, size_t len, wt_capsule_cb cb, void *user_data,
+                           size_t *used) {
   const uint8_t *start = p, *end = p + len;
   int rv = feed(cp, &p, end, cb, user_data);
   if (used) *used = (size_t)(p - start);
   return rv;
 }
 
-int wt_capsule_write_header(wt_buf *out, uint64_t type, uint64_t len) {
-  int rv = wt_buf_reserve(out, 16);
-  if (rv) return rv;
-  uint8_t *q = out->data + out->len;
-  q = wt_varint_write(q, type);
-  q = wt_varint_write(q, len);
-  out->len = (size_t)(q - out->data);
-  return 0;
-}
+int wt_capsule_write_header(wt_buf *out, uint64_t type, uint64_t len) { return wt_varint_append2(out, type, len); }
 
 int wt_capsule_write_close(wt_buf *out, uint32_t code, const char *reason, size_t reason_len) {
   if (reason_len > WT_CLOSE_REASON_MAX) return WT_ERR_INVALID_ARGUMENT;

@@ -24,14 +24,14 @@
 typedef int (*wt_capsule_cb)(void *user_data, uint64_t type, const uint8_t *value, size_t len);
 
 typedef struct wt_capsule_parser {
-  int state;            /* private */
-  wt_varint_reader vr;  /* private */
+  int state;           /* private */
+  wt_varint_reader vr; /* private */
   uint64_t type;
   uint64_t len;
-  uint64_t remaining;   /* value bytes still to come */
-  int handled;          /* current capsule is buffered and delivered */
-  wt_buf value;         /* value of a handled capsule */
-  size_t max_datagram;  /* bound for DATAGRAM capsules */
+  uint64_t remaining;  /* value bytes still to come */
+  int handled;         /* current capsule is buffered and delivered */
+  wt_buf value;        /* value of a handled capsule */
+  size_t max_datagram; /* bound for DATAGRAM capsules */
 } wt_capsule_parser;
 
 void wt_capsule_parser_init(wt_capsule_parser *cp, size_t max_datagram);
@@ -42,8 +42,8 @@ void wt_capsule_parser_free(wt_capsule_parser *cp);
  * its type allows (a close reason over 1024 bytes, a drain with a value);
  * WT_ERR_NOMEM; or the callback's nonzero return, which stops parsing right
  * after that capsule. *used (if not NULL) receives the bytes consumed. */
-int wt_capsule_parser_feed(wt_capsule_parser *cp, const uint8_t *p, size_t len, wt_capsule_cb cb,
-                           void *user_data, size_t *used);
+int wt_capsule_parser_feed(wt_capsule_parser *cp, const uint8_t *p, size_t len, wt_capsule_cb cb, void *user_data,
+                           size_t *used);
 
 /* Nonzero if the parser is between capsules (a FIN here is clean; a FIN
  * anywhere else means a truncated capsule, a malformed message). */

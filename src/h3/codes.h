@@ -67,10 +67,10 @@
 #define H3_SETTING_ENABLE_CONNECT_PROTOCOL 0x08
 #define H3_SETTING_H3_DATAGRAM 0x33
 #define H3_SETTING_H3_DATAGRAM_DRAFT04 0xffd277
-#define H3_SETTING_WT_ENABLE_DRAFT02 0x2b603742 /* -02 .. -06 */
+#define H3_SETTING_WT_ENABLE_DRAFT02 0x2b603742       /* -02 .. -06 */
 #define H3_SETTING_WT_MAX_SESSIONS_DRAFT07 0xc671706a /* -07 .. -12 */
-#define H3_SETTING_WT_MAX_SESSIONS 0x14e9cd29 /* -13, -14 */
-#define H3_SETTING_WT_ENABLED 0x2c7cf000 /* -15, -16 */
+#define H3_SETTING_WT_MAX_SESSIONS 0x14e9cd29         /* -13, -14 */
+#define H3_SETTING_WT_ENABLED 0x2c7cf000              /* -15, -16 */
 #define H3_SETTING_WT_INITIAL_MAX_DATA 0x2b61
 #define H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI 0x2b64
 #define H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI 0x2b65
@@ -90,9 +90,7 @@ static inline int h3_is_reserved(uint64_t v) { return v >= 0x21 && (v - 0x21) % 
 /* WebTransport application error code <-> HTTP/3 error code. The 32-bit code
  * space maps onto [WT_APP_ERROR_FIRST, WT_APP_ERROR_LAST] skipping the
  * reserved codepoints (draft §4.4). */
-static inline uint64_t wt_app_error_to_h3(uint32_t n) {
-  return WT_APP_ERROR_FIRST + n + n / 0x1e;
-}
+static inline uint64_t wt_app_error_to_h3(uint32_t n) { return WT_APP_ERROR_FIRST + n + n / 0x1e; }
 
 /* Returns 0 and sets *n if h is a WebTransport application code, -1 if it is
  * outside the range or a reserved codepoint. */

@@ -21,9 +21,7 @@ void wt_frame_reader_start_with_type(wt_frame_reader *r, uint64_t type) {
   r->frames = 1;
 }
 
-int wt_frame_reader_at_boundary(const wt_frame_reader *r) {
-  return r->state == ST_TYPE && r->vr.need == 0;
-}
+int wt_frame_reader_at_boundary(const wt_frame_reader *r) { return r->state == ST_TYPE && r->vr.need == 0; }
 
 static size_t read_varint(wt_frame_reader *r, const uint8_t *p, size_t len, uint64_t *out, int *done) {
   size_t n = wt_varint_reader_feed(&r->vr, p, p + len, done);
@@ -34,8 +32,8 @@ static size_t read_varint(wt_frame_reader *r, const uint8_t *p, size_t len, uint
   return n;
 }
 
-size_t wt_frame_reader_step(wt_frame_reader *r, const uint8_t *p, size_t len, wt_frame_event *ev,
-                            const uint8_t **chunk, size_t *chunk_len) {
+size_t wt_frame_reader_step(wt_frame_reader *r, const uint8_t *p, size_t len, wt_frame_event *ev, const uint8_t **chunk,
+                            size_t *chunk_len) {
   size_t used = 0;
   int done;
   *ev = WT_FRAME_NEED_MORE;
@@ -75,15 +73,7 @@ size_t wt_frame_reader_step(wt_frame_reader *r, const uint8_t *p, size_t len, wt
   }
 }
 
-int wt_frame_write_header(wt_buf *out, uint64_t type, uint64_t len) {
-  int rv = wt_buf_reserve(out, 16);
-  if (rv) return rv;
-  uint8_t *p = out->data + out->len;
-  p = wt_varint_write(p, type);
-  p = wt_varint_write(p, len);
-  out->len = (size_t)(p - out->data);
-  return 0;
-}
+int wt_frame_write_header(wt_buf *out, uint64_t type, uint64_t len) { return wt_varint_append2(out, type, len); }
 
 int wt_frame_write(wt_buf *out, uint64_t type, const uint8_t *payload, size_t len) {
   int rv = wt_frame_write_header(out, type, len);

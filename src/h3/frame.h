@@ -39,8 +39,8 @@ void wt_frame_reader_init(wt_frame_reader *r);
  * number of bytes consumed (0 is possible, e.g. for WT_FRAME_END of an empty
  * frame). The caller loops until it gets WT_FRAME_NEED_MORE with all input
  * consumed. */
-size_t wt_frame_reader_step(wt_frame_reader *r, const uint8_t *p, size_t len, wt_frame_event *ev,
-                            const uint8_t **chunk, size_t *chunk_len);
+size_t wt_frame_reader_step(wt_frame_reader *r, const uint8_t *p, size_t len, wt_frame_event *ev, const uint8_t **chunk,
+                            size_t *chunk_len);
 
 /* Continues a frame whose type varint the caller already read (the first
  * varint of a bidi stream is either the WebTransport signal or a type). */

@@ -72,17 +72,14 @@ struct wt_h3conn {
 
 static int is_client_initiated(int64_t sid) { return (sid & 1) == 0; }
 static int is_bidi(int64_t sid) { return (sid & 2) == 0; }
-static int is_local(const wt_h3conn *c, int64_t sid) {
-  return is_client_initiated(sid) != c->cfg.is_server;
-}
+static int is_local(const wt_h3conn *c, int64_t sid) { return is_client_initiated(sid) != c->cfg.is_server; }
 
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                */
 
-int wt_h3conn_new(const wt_h3conn_config *cfg, const wt_h3_io *io, const wt_h3_handler *h,
-                  const wt_logger *log, wt_h3conn **out) {
-  if (cfg->nsettings > sizeof(((wt_h3conn *)0)->settings) / sizeof(wt_setting))
-    return WT_ERR_INVALID_ARGUMENT;
+int wt_h3conn_new(const wt_h3conn_config *cfg, const wt_h3_io *io, const wt_h3_handler *h, const wt_logger *log,
+                  wt_h3conn **out) {
+  if (cfg->nsettings > sizeof(((wt_h3conn *)0)->settings) / sizeof(wt_setting)) return WT_ERR_INVALID_ARGUMENT;
   wt_h3conn *c = calloc(1, sizeof(*c));
   if (!c) return WT_ERR_NOMEM;
   c->cfg = *cfg;
@@ -112,9 +109,7 @@ void wt_h3conn_free(wt_h3conn *c) {
   free(c);
 }
 
-const wt_h3_settings *wt_h3conn_peer_settings(const wt_h3conn *c) {
-  return c->have_peer_settings ? &c->peer : NULL;
-}
+const wt_h3_settings *wt_h3conn_peer_settings(const wt_h3conn *c) { return c->have_peer_settings ? &c->peer : NULL; }
 int wt_h3conn_is_closed(const wt_h3conn *c) { return c->closed; }
 int wt_h3conn_goaway_received(const wt_h3conn *c) { return c->goaway_recv != UINT64_MAX; }
 
@@ -142,8 +137,7 @@ static h3s *stream_new(wt_h3conn *c, int64_t sid, int kind) {
 
 /* A stream error: reset our side, ask the peer to stop, drop what follows. */
 static void stream_error(wt_h3conn *c, h3s *s, uint64_t code, const char *why) {
-  WT_LOGI(c->log, "stream %lld: HTTP/3 stream error 0x%llx: %s", (long long)s->id,
-          (unsigned long long)code, why);
+  WT_LOGI(c->log, "stream %lld: HTTP/3 stream error 0x%llx: %s", (long long)s->id, (unsigned long long)code, why);
   if (s->bidi || is_local(c, s->id)) c->io.reset(c->io.ctx, s->id, code);
   if (s->bidi || !is_local(c, s->id)) c->io.stop_sending(c->io.ctx, s->id, code);
   int was_request = s->kind == K_REQUEST && s->headers_state != HS_NONE;
@@ -203,22 +197,22 @@ static void classify_uni(wt_h3conn *c, h3s *s, uint64_t type) {
     if (claim_critical(c, &c->peer_control, s->id, "control") == 0) s->kind = K_CONTROL;
     return;
   case H3_STREAM_QPACK_ENCODER:
-    if (claim_critical(c, &c->peer_qpack_enc, s->id, "QPACK encoder") == 0) {
-      s->kind = K_QPACK_ENC;
-      wt_qpack_inst_reader_init(&s->qr, 0);
+  case H3_STREAM_QPACK_DECODER: {
+    int dec = type == H3_STREAM_QPACK_DECODER;
+    if (claim_critical(c, dec ? &c->peer_qpack_dec : &c->peer_qpack_enc, s->id,
+                       dec ? "QPACK decoder" : "QPACK encoder") == 0) {
+      s->kind = dec ? K_QPACK_DEC : K_QPACK_ENC;
+      wt_qpack_inst_reader_init(&s->qr, dec);
     }
     return;
-  case H3_STREAM_QPACK_DECODER:
-    if (claim_critical(c, &c->peer_qpack_dec, s->id, "QPACK decoder") == 0) {
-      s->kind = K_QPACK_DEC;
-      wt_qpack_inst_reader_init(&s->qr, 1);
-    }
-    return;
+  }
   case H3_STREAM_PUSH:
     /* Clients never push (RFC 9114 §6.2.2); we never sent MAX_PUSH_ID, so
      * any push ID a server uses exceeds it (§4.6). */
-    if (c->cfg.is_server) wt_h3conn_fail(c, H3_STREAM_CREATION_ERROR, "push stream from a client");
-    else wt_h3conn_fail(c, H3_ID_ERROR, "push stream without MAX_PUSH_ID");
+    if (c->cfg.is_server)
+      wt_h3conn_fail(c, H3_STREAM_CREATION_ERROR, "push stream from a client");
+    else
+      wt_h3conn_fail(c, H3_ID_ERROR, "push stream without MAX_PUSH_ID");
     return;
   case H3_STREAM_WT_UNI:
     s->kind = K_WT_SID;
@@ -427,10 +421,13 @@ static void on_headers_frame(wt_h3conn *c, h3s *s) {
   } else if (rv) {
     wt_h3conn_fail(c, QPACK_DECOMPRESSION_FAILED, "cannot decode field section");
   } else if (s->headers_state == HS_HEADERS) {
-    if (wt_h3_headers_check_trailers(&h, &why)) stream_error(c, s, H3_MESSAGE_ERROR, why);
-    else s->headers_state = HS_TRAILERS;
+    if (wt_h3_headers_check_trailers(&h, &why))
+      stream_error(c, s, H3_MESSAGE_ERROR, why);
+    else
+      s->headers_state = HS_TRAILERS;
   } else if (c->cfg.is_server) {
-    if (wt_h3_headers_check_request(&h, 1, &why)) stream_error(c, s, H3_MESSAGE_ERROR, why);
+    if (wt_h3_headers_check_request(&h, 1, &why))
+      stream_error(c, s, H3_MESSAGE_ERROR, why);
     else {
       s->headers_state = HS_HEADERS;
       c->h.on_headers(c->h.ctx, s->id, &h);
@@ -472,8 +469,7 @@ static int request_frame_allowed(wt_h3conn *c, h3s *s) {
   case H3_FRAME_CANCEL_PUSH:
   case H3_FRAME_SETTINGS:
   case H3_FRAME_GOAWAY:
-  case H3_FRAME_MAX_PUSH_ID:
-    break;
+  case H3_FRAME_MAX_PUSH_ID: break;
   default:
     if (wt_frame_is_h2_reserved(t)) break;
     return 0;
@@ -567,9 +563,12 @@ void wt_h3conn_on_stream_data(wt_h3conn *c, int64_t sid, const uint8_t *data, si
   size_t own = dispatch(c, s, data, len, fin, &wt_done);
   if (own) c->io.consumed(c->io.ctx, sid, own);
   if (!fin || c->closed || wt_done) return;
-  if (is_critical(s)) wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer closed a critical stream");
-  else if (s->kind == K_REQUEST) request_fin(c, s);
-  else if (s->kind == K_BIDI_FIRST) stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended before its first frame");
+  if (is_critical(s))
+    wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer closed a critical stream");
+  else if (s->kind == K_REQUEST)
+    request_fin(c, s);
+  else if (s->kind == K_BIDI_FIRST)
+    stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended before its first frame");
 }
 
 void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
@@ -591,9 +590,12 @@ void wt_h3conn_on_stop_sending(wt_h3conn *c, int64_t sid, uint64_t code) {
   if (c->closed) return;
   h3s *s = wt_idmap_get(&c->streams, (uint64_t)sid);
   if (!s) return;
-  if (s->kind == K_LOCAL) wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer stopped one of our critical streams");
-  else if (s->kind == K_WT && s->up) c->h.on_wt_stop(c->h.ctx, s->up, code);
-  else if (s->kind == K_REQUEST || s->kind == K_IGNORE) c->h.on_request_stop(c->h.ctx, sid, code);
+  if (s->kind == K_LOCAL)
+    wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer stopped one of our critical streams");
+  else if (s->kind == K_WT && s->up)
+    c->h.on_wt_stop(c->h.ctx, s->up, code);
+  else if (s->kind == K_REQUEST || s->kind == K_IGNORE)
+    c->h.on_request_stop(c->h.ctx, sid, code);
 }
 
 void wt_h3conn_on_stream_writable(wt_h3conn *c, int64_t sid) {

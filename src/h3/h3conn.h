@@ -94,8 +94,8 @@ typedef struct wt_h3conn_config {
 
 typedef struct wt_h3conn wt_h3conn;
 
-int wt_h3conn_new(const wt_h3conn_config *cfg, const wt_h3_io *io, const wt_h3_handler *h,
-                  const wt_logger *log, wt_h3conn **out);
+int wt_h3conn_new(const wt_h3conn_config *cfg, const wt_h3_io *io, const wt_h3_handler *h, const wt_logger *log,
+                  wt_h3conn **out);
 void wt_h3conn_free(wt_h3conn *c);
 
 /* Opens our control and QPACK streams and sends SETTINGS. Call once the

@@ -12,13 +12,13 @@
 void wt_h3_headers_init(wt_h3_headers *h) { memset(h, 0, sizeof(*h)); }
 
 void wt_h3_headers_free(wt_h3_headers *h) {
-  for (size_t i = 0; i < h->n; i++) free(h->fields[i].name);
+  for (size_t i = 0; i < h->n; i++)
+    free(h->fields[i].name);
   free(h->fields);
   wt_h3_headers_init(h);
 }
 
-int wt_h3_headers_add(wt_h3_headers *h, const char *name, size_t name_len, const char *value,
-                      size_t value_len) {
+int wt_h3_headers_add(wt_h3_headers *h, const char *name, size_t name_len, const char *value, size_t value_len) {
   if (h->n == h->cap) {
     size_t ncap = h->cap ? h->cap * 2 : 16;
     wt_h3_field *nf = realloc(h->fields, ncap * sizeof(*nf));
@@ -73,8 +73,7 @@ static int valid_value(const wt_h3_field *f) {
 }
 
 static int connection_specific(const wt_h3_field *f) {
-  static const char *const banned[] = {"connection", "keep-alive", "proxy-connection",
-                                       "transfer-encoding", "upgrade"};
+  static const char *const banned[] = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade"};
   for (size_t i = 0; i < sizeof(banned) / sizeof(banned[0]); i++)
     if (strcmp(f->name, banned[i]) == 0) return 1;
   return strcmp(f->name, "te") == 0 && strcmp(f->value, "trailers") != 0;

@@ -33,8 +33,7 @@ void wt_h3_headers_init(wt_h3_headers *h);
 void wt_h3_headers_free(wt_h3_headers *h);
 
 /* Copies one field. Returns 0 or WT_ERR_NOMEM. */
-int wt_h3_headers_add(wt_h3_headers *h, const char *name, size_t name_len, const char *value,
-                      size_t value_len);
+int wt_h3_headers_add(wt_h3_headers *h, const char *name, size_t name_len, const char *value, size_t value_len);
 
 /* First field named `name` (lowercase), or NULL. */
 const char *wt_h3_headers_get(const wt_h3_headers *h, const char *name);

@@ -23,111 +23,112 @@ typedef struct static_entry {
   size_t value_len;
 } static_entry;
 
-#define E(n, v) {n, v, sizeof(n) - 1, sizeof(v) - 1}
+#define E(n, v)                                                                                                        \
+  { n, v, sizeof(n) - 1, sizeof(v) - 1 }
 
 /* RFC 9204 Appendix A. Generated from the RFC's markdown source and checked
  * against its text and HTML renderings (the text one wraps long values, which
  * makes it ambiguous about spaces, e.g. in entries 52 and 54). */
 static const static_entry static_table[WT_QPACK_STATIC_TABLE_SIZE] = {
-    E(":authority", ""), /* 0 */
-    E(":path", "/"), /* 1 */
-    E("age", "0"), /* 2 */
-    E("content-disposition", ""), /* 3 */
-    E("content-length", "0"), /* 4 */
-    E("cookie", ""), /* 5 */
-    E("date", ""), /* 6 */
-    E("etag", ""), /* 7 */
-    E("if-modified-since", ""), /* 8 */
-    E("if-none-match", ""), /* 9 */
-    E("last-modified", ""), /* 10 */
-    E("link", ""), /* 11 */
-    E("location", ""), /* 12 */
-    E("referer", ""), /* 13 */
-    E("set-cookie", ""), /* 14 */
-    E(":method", "CONNECT"), /* 15 */
-    E(":method", "DELETE"), /* 16 */
-    E(":method", "GET"), /* 17 */
-    E(":method", "HEAD"), /* 18 */
-    E(":method", "OPTIONS"), /* 19 */
-    E(":method", "POST"), /* 20 */
-    E(":method", "PUT"), /* 21 */
-    E(":scheme", "http"), /* 22 */
-    E(":scheme", "https"), /* 23 */
-    E(":status", "103"), /* 24 */
-    E(":status", "200"), /* 25 */
-    E(":status", "304"), /* 26 */
-    E(":status", "404"), /* 27 */
-    E(":status", "503"), /* 28 */
-    E("accept", "*/*"), /* 29 */
-    E("accept", "application/dns-message"), /* 30 */
-    E("accept-encoding", "gzip, deflate, br"), /* 31 */
-    E("accept-ranges", "bytes"), /* 32 */
-    E("access-control-allow-headers", "cache-control"), /* 33 */
-    E("access-control-allow-headers", "content-type"), /* 34 */
-    E("access-control-allow-origin", "*"), /* 35 */
-    E("cache-control", "max-age=0"), /* 36 */
-    E("cache-control", "max-age=2592000"), /* 37 */
-    E("cache-control", "max-age=604800"), /* 38 */
-    E("cache-control", "no-cache"), /* 39 */
-    E("cache-control", "no-store"), /* 40 */
-    E("cache-control", "public, max-age=31536000"), /* 41 */
-    E("content-encoding", "br"), /* 42 */
-    E("content-encoding", "gzip"), /* 43 */
-    E("content-type", "application/dns-message"), /* 44 */
-    E("content-type", "application/javascript"), /* 45 */
-    E("content-type", "application/json"), /* 46 */
-    E("content-type", "application/x-www-form-urlencoded"), /* 47 */
-    E("content-type", "image/gif"), /* 48 */
-    E("content-type", "image/jpeg"), /* 49 */
-    E("content-type", "image/png"), /* 50 */
-    E("content-type", "text/css"), /* 51 */
-    E("content-type", "text/html; charset=utf-8"), /* 52 */
-    E("content-type", "text/plain"), /* 53 */
-    E("content-type", "text/plain;charset=utf-8"), /* 54 */
-    E("range", "bytes=0-"), /* 55 */
-    E("strict-transport-security", "max-age=31536000"), /* 56 */
-    E("strict-transport-security", "max-age=31536000; includesubdomains"), /* 57 */
-    E("strict-transport-security", "max-age=31536000; includesubdomains; preload"), /* 58 */
-    E("vary", "accept-encoding"), /* 59 */
-    E("vary", "origin"), /* 60 */
-    E("x-content-type-options", "nosniff"), /* 61 */
-    E("x-xss-protection", "1; mode=block"), /* 62 */
-    E(":status", "100"), /* 63 */
-    E(":status", "204"), /* 64 */
-    E(":status", "206"), /* 65 */
-    E(":status", "302"), /* 66 */
-    E(":status", "400"), /* 67 */
-    E(":status", "403"), /* 68 */
-    E(":status", "421"), /* 69 */
-    E(":status", "425"), /* 70 */
-    E(":status", "500"), /* 71 */
-    E("accept-language", ""), /* 72 */
-    E("access-control-allow-credentials", "FALSE"), /* 73 */
-    E("access-control-allow-credentials", "TRUE"), /* 74 */
-    E("access-control-allow-headers", "*"), /* 75 */
-    E("access-control-allow-methods", "get"), /* 76 */
-    E("access-control-allow-methods", "get, post, options"), /* 77 */
-    E("access-control-allow-methods", "options"), /* 78 */
-    E("access-control-expose-headers", "content-length"), /* 79 */
-    E("access-control-request-headers", "content-type"), /* 80 */
-    E("access-control-request-method", "get"), /* 81 */
-    E("access-control-request-method", "post"), /* 82 */
-    E("alt-svc", "clear"), /* 83 */
-    E("authorization", ""), /* 84 */
+    E(":authority", ""),                                                                   /* 0 */
+    E(":path", "/"),                                                                       /* 1 */
+    E("age", "0"),                                                                         /* 2 */
+    E("content-disposition", ""),                                                          /* 3 */
+    E("content-length", "0"),                                                              /* 4 */
+    E("cookie", ""),                                                                       /* 5 */
+    E("date", ""),                                                                         /* 6 */
+    E("etag", ""),                                                                         /* 7 */
+    E("if-modified-since", ""),                                                            /* 8 */
+    E("if-none-match", ""),                                                                /* 9 */
+    E("last-modified", ""),                                                                /* 10 */
+    E("link", ""),                                                                         /* 11 */
+    E("location", ""),                                                                     /* 12 */
+    E("referer", ""),                                                                      /* 13 */
+    E("set-cookie", ""),                                                                   /* 14 */
+    E(":method", "CONNECT"),                                                               /* 15 */
+    E(":method", "DELETE"),                                                                /* 16 */
+    E(":method", "GET"),                                                                   /* 17 */
+    E(":method", "HEAD"),                                                                  /* 18 */
+    E(":method", "OPTIONS"),                                                               /* 19 */
+    E(":method", "POST"),                                                                  /* 20 */
+    E(":method", "PUT"),                                                                   /* 21 */
+    E(":scheme", "http"),                                                                  /* 22 */
+    E(":scheme", "https"),                                                                 /* 23 */
+    E(":status", "103"),                                                                   /* 24 */
+    E(":status", "200"),                                                                   /* 25 */
+    E(":status", "304"),                                                                   /* 26 */
+    E(":status", "404"),                                                                   /* 27 */
+    E(":status", "503"),                                                                   /* 28 */
+    E("accept", "*/*"),                                                                    /* 29 */
+    E("accept", "application/dns-message"),                                                /* 30 */
+    E("accept-encoding", "gzip, deflate, br"),                                             /* 31 */
+    E("accept-ranges", "bytes"),                                                           /* 32 */
+    E("access-control-allow-headers", "cache-control"),                                    /* 33 */
+    E("access-control-allow-headers", "content-type"),                                     /* 34 */
+    E("access-control-allow-origin", "*"),                                                 /* 35 */
+    E("cache-control", "max-age=0"),                                                       /* 36 */
+    E("cache-control", "max-age=2592000"),                                                 /* 37 */
+    E("cache-control", "max-age=604800"),                                                  /* 38 */
+    E("cache-control", "no-cache"),                                                        /* 39 */
+    E("cache-control", "no-store"),                                                        /* 40 */
+    E("cache-control", "public, max-age=31536000"),                                        /* 41 */
+    E("content-encoding", "br"),                                                           /* 42 */
+    E("content-encoding", "gzip"),                                                         /* 43 */
+    E("content-type", "application/dns-message"),                                          /* 44 */
+    E("content-type", "application/javascript"),                                           /* 45 */
+    E("content-type", "application/json"),                                                 /* 46 */
+    E("content-type", "application/x-www-form-urlencoded"),                                /* 47 */
+    E("content-type", "image/gif"),                                                        /* 48 */
+    E("content-type", "image/jpeg"),                                                       /* 49 */
+    E("content-type", "image/png"),                                                        /* 50 */
+    E("content-type", "text/css"),                                                         /* 51 */
+    E("content-type", "text/html; charset=utf-8"),                                         /* 52 */
+    E("content-type", "text/plain"),                                                       /* 53 */
+    E("content-type", "text/plain;charset=utf-8"),                                         /* 54 */
+    E("range", "bytes=0-"),                                                                /* 55 */
+    E("strict-transport-security", "max-age=31536000"),                                    /* 56 */
+    E("strict-transport-security", "max-age=31536000; includesubdomains"),                 /* 57 */
+    E("strict-transport-security", "max-age=31536000; includesubdomains; preload"),        /* 58 */
+    E("vary", "accept-encoding"),                                                          /* 59 */
+    E("vary", "origin"),                                                                   /* 60 */
+    E("x-content-type-options", "nosniff"),                                                /* 61 */
+    E("x-xss-protection", "1; mode=block"),                                                /* 62 */
+    E(":status", "100"),                                                                   /* 63 */
+    E(":status", "204"),                                                                   /* 64 */
+    E(":status", "206"),                                                                   /* 65 */
+    E(":status", "302"),                                                                   /* 66 */
+    E(":status", "400"),                                                                   /* 67 */
+    E(":status", "403"),                                                                   /* 68 */
+    E(":status", "421"),                                                                   /* 69 */
+    E(":status", "425"),                                                                   /* 70 */
+    E(":status", "500"),                                                                   /* 71 */
+    E("accept-language", ""),                                                              /* 72 */
+    E("access-control-allow-credentials", "FALSE"),                                        /* 73 */
+    E("access-control-allow-credentials", "TRUE"),                                         /* 74 */
+    E("access-control-allow-headers", "*"),                                                /* 75 */
+    E("access-control-allow-methods", "get"),                                              /* 76 */
+    E("access-control-allow-methods", "get, post, options"),                               /* 77 */
+    E("access-control-allow-methods", "options"),                                          /* 78 */
+    E("access-control-expose-headers", "content-length"),                                  /* 79 */
+    E("access-control-request-headers", "content-type"),                                   /* 80 */
+    E("access-control-request-method", "get"),                                             /* 81 */
+    E("access-control-request-method", "post"),                                            /* 82 */
+    E("alt-svc", "clear"),                                                                 /* 83 */
+    E("authorization", ""),                                                                /* 84 */
     E("content-security-policy", "script-src 'none'; object-src 'none'; base-uri 'none'"), /* 85 */
-    E("early-data", "1"), /* 86 */
-    E("expect-ct", ""), /* 87 */
-    E("forwarded", ""), /* 88 */
-    E("if-range", ""), /* 89 */
-    E("origin", ""), /* 90 */
-    E("purpose", "prefetch"), /* 91 */
-    E("server", ""), /* 92 */
-    E("timing-allow-origin", "*"), /* 93 */
-    E("upgrade-insecure-requests", "1"), /* 94 */
-    E("user-agent", ""), /* 95 */
-    E("x-forwarded-for", ""), /* 96 */
-    E("x-frame-options", "deny"), /* 97 */
-    E("x-frame-options", "sameorigin"), /* 98 */
+    E("early-data", "1"),                                                                  /* 86 */
+    E("expect-ct", ""),                                                                    /* 87 */
+    E("forwarded", ""),                                                                    /* 88 */
+    E("if-range", ""),                                                                     /* 89 */
+    E("origin", ""),                                                                       /* 90 */
+    E("purpose", "prefetch"),                                                              /* 91 */
+    E("server", ""),                                                                       /* 92 */
+    E("timing-allow-origin", "*"),                                                         /* 93 */
+    E("upgrade-insecure-requests", "1"),                                                   /* 94 */
+    E("user-agent", ""),                                                                   /* 95 */
+    E("x-forwarded-for", ""),                                                              /* 96 */
+    E("x-frame-options", "deny"),                                                          /* 97 */
+    E("x-frame-options", "sameorigin"),                                                    /* 98 */
 };
 
 #undef E
@@ -178,7 +179,8 @@ static size_t int_write(uint8_t *p, uint8_t pattern, unsigned prefix, uint64_t v
     return n;
   }
   p[0] = pattern | max;
-  for (v -= max; v >= 0x80; v >>= 7) p[n++] = (uint8_t)(v | 0x80);
+  for (v -= max; v >= 0x80; v >>= 7)
+    p[n++] = (uint8_t)(v | 0x80);
   p[n++] = (uint8_t)v;
   return n;
 }
@@ -330,12 +332,12 @@ static int read_prefix(section_reader *r) {
   return read_int(r, 7, &delta_base);
 }
 
-int wt_qpack_decode(const uint8_t *p, size_t len, size_t max_section_size, wt_qpack_field_cb cb,
-                    void *user_data) {
+int wt_qpack_decode(const uint8_t *p, size_t len, size_t max_section_size, wt_qpack_field_cb cb, void *user_data) {
   if (len == 0) return WT_ERR_PROTO; /* not even a prefix (and p may be NULL) */
   section_reader r = {p, p + len, max_section_size ? max_section_size : SIZE_MAX, NULL, 0};
   int rv = read_prefix(&r);
-  while (rv == 0 && r.p < r.end) rv = decode_line(&r, cb, user_data);
+  while (rv == 0 && r.p < r.end)
+    rv = decode_line(&r, cb, user_data);
   free(r.scratch);
   return rv;
 }
@@ -383,7 +385,7 @@ static int put_field(wt_buf *out, const wt_qpack_field *f) {
   int idx = find_static(f, 1);
   if (idx >= 0) return put_int(out, 0xc0, 6, (uint64_t)idx); /* indexed, T=1 */
   idx = find_static(f, 0);
-  int rv = idx >= 0 ? put_int(out, 0x50, 4, (uint64_t)idx)        /* 01 N=0 T=1 */
+  int rv = idx >= 0 ? put_int(out, 0x50, 4, (uint64_t)idx)            /* 01 N=0 T=1 */
                     : put_string(out, 0x20, 4, f->name, f->name_len); /* 001 N=0 */
   return rv ? rv : put_string(out, 0x00, 8, f->value, f->value_len);
 }
@@ -395,7 +397,8 @@ int wt_qpack_encode(wt_buf *out, const wt_qpack_field *fields, size_t n) {
    * what stays put, so a failure truncates back to it. */
   size_t before = wt_buf_readable(out);
   int rv = wt_buf_append(out, prefix, sizeof(prefix));
-  for (size_t i = 0; rv == 0 && i < n; i++) rv = put_field(out, &fields[i]);
+  for (size_t i = 0; rv == 0 && i < n; i++)
+    rv = put_field(out, &fields[i]);
   if (rv) out->len = out->off + before;
   return rv;
 }

@@ -46,8 +46,8 @@ int wt_qpack_encode(wt_buf *out, const wt_qpack_field *fields, size_t n);
 /* Receives one decoded field line. `name` and `value` are NUL-terminated
  * and valid only during the call. Returning nonzero stops decoding and
  * makes wt_qpack_decode return that value. */
-typedef int (*wt_qpack_field_cb)(void *user_data, const char *name, size_t name_len,
-                                 const char *value, size_t value_len);
+typedef int (*wt_qpack_field_cb)(void *user_data, const char *name, size_t name_len, const char *value,
+                                 size_t value_len);
 
 /* Decodes one complete field section. Calls `cb` for each field line in
  * order. `max_section_size` bounds the decoded size computed as in RFC 9114
@@ -57,8 +57,7 @@ typedef int (*wt_qpack_field_cb)(void *user_data, const char *name, size_t name_
  * reference, a static index beyond the table), WT_ERR_TOO_LARGE (section
  * exceeds max_section_size), WT_ERR_NOMEM, or the callback's nonzero
  * return. */
-int wt_qpack_decode(const uint8_t *p, size_t len, size_t max_section_size, wt_qpack_field_cb cb,
-                    void *user_data);
+int wt_qpack_decode(const uint8_t *p, size_t len, size_t max_section_size, wt_qpack_field_cb cb, void *user_data);
 
 /* Incremental reader for the peer's encoder or decoder instruction stream.
  * Input may be split at any byte. */

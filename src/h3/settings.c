@@ -68,8 +68,7 @@ static int check_value(uint64_t id, uint64_t v, int from_server) {
   return 0;
 }
 
-int wt_settings_parse(const uint8_t *p, size_t len, int from_server, wt_h3_settings *s,
-                      uint64_t *h3_error) {
+int wt_settings_parse(const uint8_t *p, size_t len, int from_server, wt_h3_settings *s, uint64_t *h3_error) {
   uint64_t ids[WT_SETTINGS_MAX_PAYLOAD / 2];
   size_t n = 0;
   const uint8_t *end = p + len;
@@ -121,11 +120,16 @@ int wt_settings_write_frame(wt_buf *out, const wt_setting *settings, size_t n, u
 }
 
 void wt_settings_describe(const wt_h3_settings *s, char *out, size_t cap) {
-  static const uint64_t ids[] = {
-      H3_SETTING_ENABLE_CONNECT_PROTOCOL, H3_SETTING_H3_DATAGRAM, H3_SETTING_H3_DATAGRAM_DRAFT04,
-      H3_SETTING_WT_ENABLE_DRAFT02, H3_SETTING_WT_MAX_SESSIONS_DRAFT07, H3_SETTING_WT_MAX_SESSIONS,
-      H3_SETTING_WT_ENABLED, H3_SETTING_WT_INITIAL_MAX_DATA, H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI,
-      H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI};
+  static const uint64_t ids[] = {H3_SETTING_ENABLE_CONNECT_PROTOCOL,
+                                 H3_SETTING_H3_DATAGRAM,
+                                 H3_SETTING_H3_DATAGRAM_DRAFT04,
+                                 H3_SETTING_WT_ENABLE_DRAFT02,
+                                 H3_SETTING_WT_MAX_SESSIONS_DRAFT07,
+                                 H3_SETTING_WT_MAX_SESSIONS,
+                                 H3_SETTING_WT_ENABLED,
+                                 H3_SETTING_WT_INITIAL_MAX_DATA,
+                                 H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI,
+                                 H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI};
   wt_h3_settings copy = *s;
   size_t used = 0;
   out[0] = 0;

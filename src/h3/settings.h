@@ -24,14 +24,14 @@ typedef struct wt_h3_settings {
   uint64_t enable_connect_protocol;
   uint64_t h3_datagram;
   uint64_t h3_datagram_draft04;
-  uint64_t wt_enable_draft02;        /* 0x2b603742 */
-  uint64_t wt_max_sessions_draft07;  /* 0xc671706a */
-  uint64_t wt_max_sessions_draft13;  /* 0x14e9cd29 */
-  uint64_t wt_enabled;               /* 0x2c7cf000 */
+  uint64_t wt_enable_draft02;       /* 0x2b603742 */
+  uint64_t wt_max_sessions_draft07; /* 0xc671706a */
+  uint64_t wt_max_sessions_draft13; /* 0x14e9cd29 */
+  uint64_t wt_enabled;              /* 0x2c7cf000 */
   uint64_t wt_initial_max_data;
   uint64_t wt_initial_max_streams_uni;
   uint64_t wt_initial_max_streams_bidi;
-  size_t count;                      /* settings in the frame, known or not */
+  size_t count; /* settings in the frame, known or not */
 } wt_h3_settings;
 
 /* Defaults for a peer that has not sent SETTINGS (all zero, unlimited field
@@ -43,8 +43,7 @@ void wt_settings_init(wt_h3_settings *s);
  * Returns 0, or WT_ERR_PROTO with *h3_error set (H3_SETTINGS_ERROR for
  * duplicates, reserved HTTP/2 identifiers and out-of-range values;
  * H3_FRAME_ERROR for a truncated payload). */
-int wt_settings_parse(const uint8_t *p, size_t len, int from_server, wt_h3_settings *s,
-                      uint64_t *h3_error);
+int wt_settings_parse(const uint8_t *p, size_t len, int from_server, wt_h3_settings *s, uint64_t *h3_error);
 
 /* The WebTransport generation a peer's settings announce: 15 (WT_ENABLED),
  * 13 (WT_MAX_SESSIONS), 7 (draft-07 max sessions), 2 (ENABLE_WEBTRANSPORT),

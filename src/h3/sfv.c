@@ -40,12 +40,14 @@ static int eat(sfv_cur *c, int ch) {
 }
 
 static void skip_sp(sfv_cur *c) {
-  while (peek(c) == ' ') c->i++;
+  while (peek(c) == ' ')
+    c->i++;
 }
 
 /* OWS (RFC 9110 §5.6.3) allows HTAB too; only list separators use it. */
 static void skip_ows(sfv_cur *c) {
-  while (peek(c) == ' ' || peek(c) == '\t') c->i++;
+  while (peek(c) == ' ' || peek(c) == '\t')
+    c->i++;
 }
 
 static int is_digit(int ch) { return ch >= '0' && ch <= '9'; }
@@ -54,9 +56,7 @@ static int is_alpha(int ch) { return is_lcalpha(ch) || (ch >= 'A' && ch <= 'Z');
 static int is_printable(int ch) { return ch >= 0x20 && ch <= 0x7e; }
 
 /* tchar (RFC 9110 §5.6.2). */
-static int is_tchar(int ch) {
-  return is_alpha(ch) || is_digit(ch) || (ch > 0 && strchr("!#$%&'*+-.^_`|~", ch));
-}
+static int is_tchar(int ch) { return is_alpha(ch) || is_digit(ch) || (ch > 0 && strchr("!#$%&'*+-.^_`|~", ch)); }
 
 static int is_token_start(int ch) { return is_alpha(ch) || ch == '*'; }
 static int is_token_char(int ch) { return is_tchar(ch) || ch == ':' || ch == '/'; }
@@ -77,7 +77,8 @@ static int lower_hex_value(int ch) {
 /* §4.2.3.3 Parsing a Key. Keys are only validated: parameters are ignored. */
 static int parse_key(sfv_cur *c) {
   if (!is_lcalpha(peek(c)) && peek(c) != '*') return WT_ERR_PROTO;
-  do c->i++;
+  do
+    c->i++;
   while (is_key_char(peek(c)));
   return 0;
 }
@@ -92,8 +93,10 @@ static int parse_number(sfv_cur *c, int *is_decimal) {
   for (;;) {
     int ch = peek(c);
     if (is_digit(ch)) {
-      if (decimal) nfrac++;
-      else nint++;
+      if (decimal)
+        nfrac++;
+      else
+        nint++;
     } else if (ch == '.' && !decimal) {
       if (nint > 12) return WT_ERR_PROTO;
       decimal = 1;
@@ -137,7 +140,8 @@ static int parse_string(sfv_cur *c, char *dst, size_t *out_len) {
  * it to dst unless dst is NULL; returns its length. */
 static size_t parse_token(sfv_cur *c, char *dst) {
   size_t start = c->i;
-  do c->i++;
+  do
+    c->i++;
   while (is_token_char(peek(c)));
   if (dst) memcpy(dst, c->s + start, c->i - start);
   return c->i - start;
@@ -153,9 +157,12 @@ static int parse_byte_sequence(sfv_cur *c) {
   const unsigned char *close = memchr(c->s + c->i, ':', c->n - c->i);
   if (!close) return WT_ERR_PROTO;
   for (const unsigned char *q = c->s + c->i; q < close; q++) {
-    if (*q == '=') pad++;
-    else if (pad || !is_base64_char(*q)) return WT_ERR_PROTO;
-    else data++;
+    if (*q == '=')
+      pad++;
+    else if (pad || !is_base64_char(*q))
+      return WT_ERR_PROTO;
+    else
+      data++;
   }
   c->i = (size_t)(close - c->s) + 1;
   if (data % 4 == 1 || pad > 2 || (pad && (data + pad) % 4 != 0)) return WT_ERR_PROTO;
@@ -189,10 +196,14 @@ typedef struct utf8_check {
 
 static int utf8_lead(utf8_check *u, int b) {
   if (b < 0x80) return 1;
-  if (b >= 0xc2 && b <= 0xdf) u->need = 1;
-  else if (b >= 0xe0 && b <= 0xef) u->need = 2;
-  else if (b >= 0xf0 && b <= 0xf4) u->need = 3;
-  else return 0;
+  if (b >= 0xc2 && b <= 0xdf)
+    u->need = 1;
+  else if (b >= 0xe0 && b <= 0xef)
+    u->need = 2;
+  else if (b >= 0xf0 && b <= 0xf4)
+    u->need = 3;
+  else
+    return 0;
   if (b == 0xe0) u->lo = 0xa0;
   if (b == 0xed) u->hi = 0x9f;
   if (b == 0xf0) u->lo = 0x90;
@@ -299,8 +310,7 @@ static int parse_list_separator(sfv_cur *c) {
  * reservation may have compacted the buffer in between. */
 static void buf_truncate(wt_buf *b, size_t readable) { b->len = b->off + readable; }
 
-int wt_sfv_parse_string_list(const char *in, size_t len, int allow_tokens, wt_sfv_string_cb cb,
-                             void *user_data) {
+int wt_sfv_parse_string_list(const char *in, size_t len, int allow_tokens, wt_sfv_string_cb cb, void *user_data) {
   sfv_cur c = {(const unsigned char *)in, 0, len};
   wt_buf member;
   int rv = 0;

@@ -30,8 +30,7 @@ typedef int (*wt_sfv_string_cb)(void *user_data, const char *s, size_t len);
  * malformed input or a member of another type (then `cb` may already have
  * been called for earlier members), WT_ERR_NOMEM, or the callback's
  * nonzero return. */
-int wt_sfv_parse_string_list(const char *in, size_t len, int allow_tokens, wt_sfv_string_cb cb,
-                             void *user_data);
+int wt_sfv_parse_string_list(const char *in, size_t len, int allow_tokens, wt_sfv_string_cb cb, void *user_data);
 
 /* Parses an sf-Item that must be an sf-String (or an sf-Token when
  * allow_tokens is set), parameters ignored. Appends the unescaped value and

@@ -3,6 +3,8 @@
  */
 #include "h3/varint.h"
 
+#include "webtransport.h"
+
 size_t wt_varint_size(uint64_t v) {
   if (v < 0x40) return 1;
   if (v < 0x4000) return 2;
@@ -26,7 +28,8 @@ size_t wt_varint_read(const uint8_t *p, const uint8_t *end, uint64_t *v) {
   size_t n = wt_varint_len_from_first(p[0]);
   if ((size_t)(end - p) < n) return 0;
   uint64_t x = p[0] & 0x3f;
-  for (size_t i = 1; i < n; i++) x = (x << 8) | p[i];
+  for (size_t i = 1; i < n; i++)
+    x = (x << 8) | p[i];
   *v = x;
   return n;
 }
@@ -47,4 +50,13 @@ size_t wt_varint_reader_feed(wt_varint_reader *r, const uint8_t *p, const uint8_
   }
   if (r->have == r->need) *done = 1;
   return (size_t)(p - start);
+}
+
+int wt_varint_append2(wt_buf *out, uint64_t a, uint64_t b) {
+  int rv = wt_buf_reserve(out, 16);
+  if (rv) return rv;
+  uint8_t *p = wt_varint_write(out->data + out->len, a);
+  p = wt_varint_write(p, b);
+  out->len = (size_t)(p - out->data);
+  return 0;
 }

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/buf.h"
+
 #define WT_VARINT_MAX 0x3fffffffffffffffULL
 
 /* Length in bytes of a varint whose first byte is `b0`. */
@@ -22,6 +24,10 @@ size_t wt_varint_size(uint64_t v);
 
 /* Encodes v (must be <= WT_VARINT_MAX) at p, returns the byte after it. */
 uint8_t *wt_varint_write(uint8_t *p, uint64_t v);
+
+/* Appends a and b as two varints (a type and a length, in frames and
+ * capsules). Returns 0 or WT_ERR_NOMEM. */
+int wt_varint_append2(wt_buf *out, uint64_t a, uint64_t b);
 
 /* Decodes a varint from [p, end). Returns the number of bytes used, or 0 if
  * the input is too short to hold the whole varint. */

@@ -40,8 +40,8 @@ int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
   if (!ep) return WT_ERR_NOMEM;
   ep->cfg = *cfg;
   uint64_t seed;
-  if (gnutls_rnd(GNUTLS_RND_KEY, ep->secret, sizeof(ep->secret)) ||
-      gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed)) || wt_cidmap_init(&ep->cids, seed)) {
+  if (gnutls_rnd(GNUTLS_RND_KEY, ep->secret, sizeof(ep->secret)) || gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed)) ||
+      wt_cidmap_init(&ep->cids, seed)) {
     free(ep);
     return WT_ERR_NOMEM;
   }
@@ -51,8 +51,10 @@ int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
 }
 
 static void unlink_conn(wt_endpoint *ep, wt_qconn *q) {
-  if (q->prev) q->prev->next = q->next;
-  else ep->conns = q->next;
+  if (q->prev)
+    q->prev->next = q->next;
+  else
+    ep->conns = q->next;
   if (q->next) q->next->prev = q->prev;
   ep->nconns--;
   wt_timerheap_remove(&ep->timers, &q->timer);
@@ -80,7 +82,8 @@ void wt_endpoint_free(wt_endpoint *ep, uint64_t ts) {
   for (wt_qconn *q = ep->conns; q; q = q->next)
     if (q->state == QC_ACTIVE) wt_qconn_close(q, 0x100 /* H3_NO_ERROR */, "shutting down", ts);
   wt_endpoint_tx_flush(ep);
-  while (ep->conns) free_conn(ep, ep->conns);
+  while (ep->conns)
+    free_conn(ep, ep->conns);
   wt_cidmap_free(&ep->cids);
   wt_timerheap_free(&ep->timers);
   wt_tls_client_creds_free(&ep->client_creds);
@@ -248,12 +251,16 @@ void wt_endpoint_on_packet(wt_endpoint *ep, const struct sockaddr *local, sockle
   if (rv) return;
   wt_qconn *q = wt_cidmap_get(&ep->cids, vc.dcid, vc.dcidlen);
   if (!q) {
-    if (vc.version == 0) send_stateless_reset(ep, &path, &vc, len, ts);
-    else if (ep->cfg.is_server) accept_conn(ep, &path, data, len, ts);
+    if (vc.version == 0)
+      send_stateless_reset(ep, &path, &vc, len, ts);
+    else if (ep->cfg.is_server)
+      accept_conn(ep, &path, data, len, ts);
     return;
   }
-  if (q->state == QC_CLOSING) wt_qconn_resend_close(q);
-  else if (q->state == QC_ACTIVE) wt_qconn_read(q, &path, data, len, ts);
+  if (q->state == QC_CLOSING)
+    wt_qconn_resend_close(q);
+  else if (q->state == QC_ACTIVE)
+    wt_qconn_read(q, &path, data, len, ts);
   wt_endpoint_mark_write(ep, q);
 }
 

@@ -80,10 +80,14 @@ static qstream *stream_get(wt_qconn *q, int64_t sid, int create) {
 
 static void ready_remove(wt_qconn *q, qstream *s) {
   if (!s->in_ready) return;
-  if (s->rprev) s->rprev->rnext = s->rnext;
-  else q->ready_head = s->rnext;
-  if (s->rnext) s->rnext->rprev = s->rprev;
-  else q->ready_tail = s->rprev;
+  if (s->rprev)
+    s->rprev->rnext = s->rnext;
+  else
+    q->ready_head = s->rnext;
+  if (s->rnext)
+    s->rnext->rprev = s->rprev;
+  else
+    q->ready_tail = s->rprev;
   s->rnext = s->rprev = NULL;
   s->in_ready = 0;
 }
@@ -93,8 +97,10 @@ static void ready_add(wt_qconn *q, qstream *s) {
   if (!wt_sendq_unsent(&s->sq) && !(s->fin && !s->fin_handed)) return;
   s->rprev = q->ready_tail;
   s->rnext = NULL;
-  if (q->ready_tail) q->ready_tail->rnext = s;
-  else q->ready_head = s;
+  if (q->ready_tail)
+    q->ready_tail->rnext = s;
+  else
+    q->ready_head = s;
   q->ready_tail = s;
   s->in_ready = 1;
 }
@@ -143,8 +149,8 @@ static int recv_tx_key_cb(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *ud
   return 0;
 }
 
-static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t offset,
-                               const uint8_t *data, size_t len, void *ud, void *sud) {
+static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t offset, const uint8_t *data,
+                               size_t len, void *ud, void *sud) {
   wt_qconn *q = ud;
   if (q->h) q->h->on_stream_data(q->app, sid, data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
   return 0;
@@ -178,15 +184,16 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint6
   if (s) stream_free(q, s);
   /* Give the peer its stream credit back (ngtcp2 leaves this to us). */
   if (!ngtcp2_conn_is_local_stream(conn, sid)) {
-    if (ngtcp2_is_bidi_stream(sid)) ngtcp2_conn_extend_max_streams_bidi(conn, 1);
-    else ngtcp2_conn_extend_max_streams_uni(conn, 1);
+    if (ngtcp2_is_bidi_stream(sid))
+      ngtcp2_conn_extend_max_streams_bidi(conn, 1);
+    else
+      ngtcp2_conn_extend_max_streams_uni(conn, 1);
   }
   if (q->h) q->h->on_stream_closed(q->app, sid);
   return 0;
 }
 
-static int stream_reset_cb(ngtcp2_conn *conn, int64_t sid, uint64_t final_size, uint64_t code, void *ud,
-                           void *sud) {
+static int stream_reset_cb(ngtcp2_conn *conn, int64_t sid, uint64_t final_size, uint64_t code, void *ud, void *sud) {
   wt_qconn *q = ud;
   if (q->h) q->h->on_stream_reset(q->app, sid, code);
   return 0;
@@ -234,7 +241,8 @@ static int recv_datagram_cb(ngtcp2_conn *conn, uint32_t flags, const uint8_t *da
 
 static void fill_callbacks(ngtcp2_callbacks *cb, int server) {
   memset(cb, 0, sizeof(*cb));
-  if (server) cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
+  if (server)
+    cb->recv_client_initial = ngtcp2_crypto_recv_client_initial_cb;
   else {
     cb->client_initial = ngtcp2_crypto_client_initial_cb;
     cb->recv_retry = ngtcp2_crypto_recv_retry_cb;
@@ -275,8 +283,7 @@ static void ngtcp2_log(void *ud, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
-static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngtcp2_transport_params *p,
-                          uint64_t ts) {
+static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngtcp2_transport_params *p, uint64_t ts) {
   ngtcp2_settings_default(s);
   if (getenv("WT_DEBUG_NGTCP2")) s->log_printf = ngtcp2_log;
   s->initial_ts = ts;
@@ -373,8 +380,8 @@ int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t
   if (!rv && gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen)) rv = WT_ERR_TLS;
   if (!rv) rv = make_cid(ep, q, &scid);
   ngtcp2_path path = {{(ngtcp2_sockaddr *)local, local_len}, {(ngtcp2_sockaddr *)remote, remote_len}, NULL};
-  if (!rv && ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params,
-                                    NULL, q))
+  if (!rv &&
+      ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params, NULL, q))
     rv = WT_ERR_QUIC;
   if (!rv) rv = wt_tls_client_session(wt_endpoint_client_creds(ep), &q->cref, ca_file, &q->tls, &q->own_creds);
   if (rv) {
@@ -394,7 +401,8 @@ void wt_qconn_free(wt_qconn *q) {
     ngtcp2_cid *scids = calloc(n ? n : 1, sizeof(*scids));
     if (scids) {
       ngtcp2_conn_get_scid(q->conn, scids);
-      for (size_t i = 0; i < n; i++) wt_endpoint_retire_cid(q->ep, &scids[i]);
+      for (size_t i = 0; i < n; i++)
+        wt_endpoint_retire_cid(q->ep, &scids[i]);
       free(scids);
     }
     ngtcp2_conn_del(q->conn);
@@ -406,7 +414,8 @@ void wt_qconn_free(wt_qconn *q) {
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);
   size_t dcap = q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1;
-  for (size_t i = 0; i < dcap; i++) free(q->dq[i].data);
+  for (size_t i = 0; i < dcap; i++)
+    free(q->dq[i].data);
   free(q->dq);
   free(q->verify.hashes);
   free(q->close_pkt);
@@ -489,7 +498,10 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
   case NGTCP2_ERR_HANDSHAKE_TIMEOUT:
   case NGTCP2_ERR_DROP_CONN:
     q->state = QC_DEAD;
-    notify_closed(q, WT_ERR_TIMEOUT, rv == NGTCP2_ERR_DROP_CONN ? "connection dropped" : rv == NGTCP2_ERR_IDLE_CLOSE ? "idle timeout" : "handshake timeout");
+    notify_closed(q, WT_ERR_TIMEOUT,
+                  rv == NGTCP2_ERR_DROP_CONN    ? "connection dropped"
+                  : rv == NGTCP2_ERR_IDLE_CLOSE ? "idle timeout"
+                                                : "handshake timeout");
     return;
   case NGTCP2_ERR_CRYPTO:
     ngtcp2_connection_close_error_set_transport_error_tls_alert(&err, ngtcp2_conn_get_tls_alert(q->conn), NULL, 0);
@@ -586,13 +598,14 @@ static ngtcp2_ssize write_stream(wctx *w, qstream *s) {
   uint32_t flags = NGTCP2_WRITE_STREAM_FLAG_MORE;
   if (s) {
     nvec = wt_sendq_peek(&s->sq, base, lens, 8);
-    for (size_t i = 0; i < nvec; i++) vec[i] = (ngtcp2_vec){(uint8_t *)base[i], lens[i]};
+    for (size_t i = 0; i < nvec; i++)
+      vec[i] = (ngtcp2_vec){(uint8_t *)base[i], lens[i]};
     sid = s->id;
     if (s->fin && !s->fin_handed) flags |= NGTCP2_WRITE_STREAM_FLAG_FIN;
   }
   ngtcp2_ssize ndatalen = -1;
-  ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->conn, &w->ps.path, &w->pi, w->slot, WT_MAX_PKT, &ndatalen, flags,
-                                             sid, vec, nvec, w->ts);
+  ngtcp2_ssize n = ngtcp2_conn_writev_stream(q->conn, &w->ps.path, &w->pi, w->slot, WT_MAX_PKT, &ndatalen, flags, sid,
+                                             vec, nvec, w->ts);
   if (s && ndatalen >= 0) {
     wt_sendq_advance(&s->sq, (size_t)ndatalen);
     if ((flags & NGTCP2_WRITE_STREAM_FLAG_FIN) && wt_sendq_unsent(&s->sq) == 0) {
@@ -603,10 +616,12 @@ static ngtcp2_ssize write_stream(wctx *w, qstream *s) {
     ready_remove(q, s);
     ready_add(q, s);
   }
-  if (s && (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
-            n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) s->blocked = 1;
-    else s->shut = 1;
+  if (s &&
+      (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED)
+      s->blocked = 1;
+    else
+      s->shut = 1;
     ready_remove(q, s);
     n = NGTCP2_ERR_WRITE_MORE;
   }

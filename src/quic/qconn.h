@@ -49,8 +49,7 @@ typedef enum wt_qconn_state {
 
 /* Creates the server side of a connection from the client's first Initial
  * packet header. */
-int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, uint64_t ts,
-                        wt_qconn **out);
+int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, uint64_t ts, wt_qconn **out);
 
 /* Creates a client connection to `remote` from local address `local`. */
 int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,

@@ -14,15 +14,15 @@
 typedef struct qstream {
   int64_t id;
   wt_sendq sq;
-  uint8_t fin;           /* the application closed the send side */
-  uint8_t fin_handed;    /* FIN given to ngtcp2 */
-  uint8_t fin_alone;     /* ...in a frame without data: its ACK comes separately */
+  uint8_t fin;        /* the application closed the send side */
+  uint8_t fin_handed; /* FIN given to ngtcp2 */
+  uint8_t fin_alone;  /* ...in a frame without data: its ACK comes separately */
   uint8_t fin_acked;
   uint8_t shut;          /* reset, or stopped by the peer: nothing more is sent */
   uint8_t blocked;       /* flow control: wait for MAX_STREAM_DATA */
   uint8_t want_writable; /* a write was cut short by the buffer limit */
   uint8_t in_ready;
-  size_t limit;          /* that write's limit */
+  size_t limit; /* that write's limit */
   struct qstream *rnext, *rprev;
 } qstream;
 

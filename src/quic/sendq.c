@@ -32,8 +32,10 @@ static wt_sendq_chunk *new_chunk(wt_sendq *q, size_t want) {
   c->off = q->end;
   c->len = 0;
   c->cap = cap;
-  if (q->tail) q->tail->next = c;
-  else q->head = c;
+  if (q->tail)
+    q->tail->next = c;
+  else
+    q->head = c;
   q->tail = c;
   if (!q->cursor) q->cursor = c;
   return c;
@@ -72,13 +74,13 @@ size_t wt_sendq_peek(const wt_sendq *q, const uint8_t **base, size_t *len, size_
 
 void wt_sendq_advance(wt_sendq *q, size_t n) {
   q->sent += n;
-  while (q->cursor && q->sent >= q->cursor->off + q->cursor->len && q->cursor->next) q->cursor = q->cursor->next;
+  while (q->cursor && q->sent >= q->cursor->off + q->cursor->len && q->cursor->next)
+    q->cursor = q->cursor->next;
 }
 
 void wt_sendq_ack(wt_sendq *q, uint64_t off, uint64_t len) {
   if (off + len > q->acked) q->acked = off + len;
-  while (q->head && q->head->off + q->head->len <= q->acked && q->head != q->cursor &&
-         q->head->len == q->head->cap) {
+  while (q->head && q->head->off + q->head->len <= q->acked && q->head != q->cursor && q->head->len == q->head->cap) {
     wt_sendq_chunk *c = q->head;
     q->head = c->next;
     free(c);

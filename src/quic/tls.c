@@ -21,10 +21,9 @@
 /* TLS 1.3 only; AES-GCM first because GnuTLS's ChaCha20 is several times
  * slower on this class of machine (shared/spec/machine-limits.md); the
  * server's order wins. */
-static const char PRIORITY[] =
-    "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
-    "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_COMPAT_MODE:"
-    "%SERVER_PRECEDENCE";
+static const char PRIORITY[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:+CHACHA20-POLY1305:"
+                               "-GROUP-ALL:+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:%DISABLE_TLS13_COMPAT_MODE:"
+                               "%SERVER_PRECEDENCE";
 
 static const gnutls_datum_t ALPN_H3 = {(unsigned char *)"h3", 2};
 
@@ -77,7 +76,9 @@ static int generate_pair(gnutls_x509_privkey_t *key, gnutls_x509_crt_t *crt) {
   *key = NULL;
   *crt = NULL;
   int rv = gnutls_x509_privkey_init(key);
-  if (!rv) rv = gnutls_x509_privkey_generate2(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
+  if (!rv)
+    rv = gnutls_x509_privkey_generate2(*key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL,
+                                       0);
   if (!rv) rv = gnutls_x509_crt_init(crt);
   if (!rv) rv = fill_generated_crt(*crt, *key);
   return rv;
@@ -145,9 +146,12 @@ const char *wt_tls_check_hash_cert_rules(const gnutls_datum_t *der, time_t now) 
   } else {
     time_t nb = gnutls_x509_crt_get_activation_time(crt), na = gnutls_x509_crt_get_expiration_time(crt);
     int pk = gnutls_x509_crt_get_pk_algorithm(crt, NULL);
-    if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS) why = "it uses an RSA key (browsers require ECDSA)";
-    else if (na <= nb || na - nb > HASH_CERT_MAX_VALIDITY) why = "it is valid for more than 14 days";
-    else if (now < nb || now > na) why = "it is not currently valid";
+    if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
+      why = "it uses an RSA key (browsers require ECDSA)";
+    else if (na <= nb || na - nb > HASH_CERT_MAX_VALIDITY)
+      why = "it is valid for more than 14 days";
+    else if (now < nb || now > na)
+      why = "it is not currently valid";
   }
   gnutls_x509_crt_deinit(crt);
   return why;
@@ -177,8 +181,9 @@ static int load_cert(wt_tls_server *s, const wt_tls_server_source *src) {
   }
   const char *why = wt_tls_check_hash_cert_rules(&der, time(NULL));
   if (why)
-    WT_LOGW(s->log, "%s cannot be used with serverCertificateHashes: %s; browsers will only accept it if it "
-                    "chains to a trusted CA",
+    WT_LOGW(s->log,
+            "%s cannot be used with serverCertificateHashes: %s; browsers will only accept it if it "
+            "chains to a trusted CA",
             what, why);
   return 0;
 }
@@ -266,7 +271,8 @@ static int verify_ca(gnutls_session_t session, wt_tls_verify *v) {
   gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &txt, 0);
   const char *why = txt.data ? (const char *)txt.data : "unknown reason";
   size_t n = strlen(why);
-  while (n && why[n - 1] == ' ') n--; /* GnuTLS pads its sentences */
+  while (n && why[n - 1] == ' ')
+    n--; /* GnuTLS pads its sentences */
   snprintf(v->error, sizeof(v->error), "certificate for %s not trusted: %.*s", v->host, (int)n, why);
   gnutls_free(txt.data);
   return -1;
@@ -277,9 +283,7 @@ static int verify_cb(gnutls_session_t session) {
   wt_tls_verify *v = cref ? cref->verify : NULL;
   if (!v) return -1;
   switch (v->mode) {
-  case WT_VERIFY_NONE:
-    WT_LOGW(v->log, "not verifying the certificate of %s (insecure mode)", v->host);
-    return 0;
+  case WT_VERIFY_NONE: WT_LOGW(v->log, "not verifying the certificate of %s (insecure mode)", v->host); return 0;
   case WT_VERIFY_HASHES: return verify_hashes(session, v);
   default: return verify_ca(session, v);
   }
@@ -305,8 +309,10 @@ static int client_creds(wt_tls_client_creds *cc, wt_verify_mode mode, const char
     return ca_file ? WT_ERR_NOT_FOUND : WT_ERR_TLS;
   }
   gnutls_certificate_set_verify_function(c, verify_cb);
-  if (ca_file && with_trust) *own = c;
-  else *shared = c;
+  if (ca_file && with_trust)
+    *own = c;
+  else
+    *shared = c;
   *cred = c;
   return 0;
 }
@@ -316,8 +322,8 @@ static int is_ip_literal(const char *host) {
   return inet_pton(AF_INET, host, buf) == 1 || inet_pton(AF_INET6, host, buf) == 1;
 }
 
-int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const char *ca_file,
-                          gnutls_session_t *out, gnutls_certificate_credentials_t *own_creds) {
+int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const char *ca_file, gnutls_session_t *out,
+                          gnutls_certificate_credentials_t *own_creds) {
   gnutls_certificate_credentials_t cred;
   int rv = client_creds(cc, cref->verify->mode, ca_file, &cred, own_creds);
   if (rv) return rv;
@@ -345,8 +351,8 @@ void wt_tls_client_creds_free(wt_tls_client_creds *cc) {
   cc->system = cc->bare = NULL;
 }
 
-int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *context, size_t context_len,
-                  uint8_t *out, size_t out_len) {
+int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,
+                  size_t out_len) {
   int rv = gnutls_prf_rfc5705(session, strlen(label), label, context_len, (const char *)context, out_len, (char *)out);
   return rv ? WT_ERR_TLS : 0;
 }

@@ -16,8 +16,8 @@
 #include <gnutls/gnutls.h>
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <stddef.h>
-#include <time.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "util/log.h"
 #include "webtransport.h"
@@ -71,12 +71,12 @@ typedef struct wt_tls_conn_ref {
  * private credentials returned in *own_creds (free them after the session;
  * NULL otherwise). */
 int wt_tls_server_session(wt_tls_server *s, wt_tls_conn_ref *cref, gnutls_session_t *out);
-int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const char *ca_file,
-                          gnutls_session_t *out, gnutls_certificate_credentials_t *own_creds);
+int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const char *ca_file, gnutls_session_t *out,
+                          gnutls_certificate_credentials_t *own_creds);
 
 /* RFC 8446 §7.5 exporter. Returns 0 or WT_ERR_TLS. */
-int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *context, size_t context_len,
-                  uint8_t *out, size_t out_len);
+int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,
+                  size_t out_len);
 
 /* Checks a DER certificate the way browsers check serverCertificateHashes
  * certificates (validity at most 14 days, currently valid, not RSA), at

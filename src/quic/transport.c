@@ -69,7 +69,9 @@ static int io_open(void *ctx, int bidi, int64_t *sid) { return wt_qconn_open_str
 static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
   return wt_qconn_stream_write(((tconn *)ctx)->q, sid, d, n, fin, limit);
 }
-static int io_reset(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_reset(((tconn *)ctx)->q, sid, code); }
+static int io_reset(void *ctx, int64_t sid, uint64_t code) {
+  return wt_qconn_stream_reset(((tconn *)ctx)->q, sid, code);
+}
 static int io_stop(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_stop(((tconn *)ctx)->q, sid, code); }
 static void io_consumed(void *ctx, int64_t sid, size_t n) { wt_qconn_stream_consumed(((tconn *)ctx)->q, sid, n); }
 static int io_datagram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) {
@@ -135,14 +137,16 @@ static void q_freed(void *app) {
   /* Last chance for the application to hear how its sessions ended. */
   wt_conn_dispatch(c->wc);
   unlink_pending(c);
-  if (c->prev) c->prev->next = c->next;
-  else c->t->conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    c->t->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   wt_conn_free(c->wc);
   free(c);
 }
 
-static const wt_qconn_handler q_handler = {q_ready,    q_data,     q_reset,  q_stop,   q_writable, q_acked,
+static const wt_qconn_handler q_handler = {q_ready,         q_data,     q_reset,  q_stop,   q_writable, q_acked,
                                            q_closed_stream, q_datagram, q_credit, q_closed, q_freed};
 
 static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts, tconn **out) {
@@ -443,8 +447,9 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   if (!rv) rv = wt_udp_route(&t->udp, (struct sockaddr *)&remote, rlen, &mapped, &mlen, &local, &llen);
   wt_qconn *q = NULL;
   tconn *c = NULL;
-  if (!rv) rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
-                                    opts->ca_file, now_ns(), &q);
+  if (!rv)
+    rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
+                             opts->ca_file, now_ns(), &q);
   if (!rv) rv = attach(t, q, &copts, &c);
   if (!rv) rv = wt_conn_connect(c->wc, &u, opts, out);
   /* A connection without a session is of no use: let the endpoint reap it. */

@@ -71,7 +71,8 @@ int wt_udp_open(wt_udp *u, const char *addr, uint16_t port, int reuse_port, cons
     wt_udp_close(u);
     return WT_ERR_IO;
   }
-  for (int i = 0; i < WT_RX_BATCH; i++) u->rx[i].data = u->rxbuf[i];
+  for (int i = 0; i < WT_RX_BATCH; i++)
+    u->rx[i].data = u->rxbuf[i];
   return 0;
 }
 
@@ -190,8 +191,7 @@ void wt_udp_send(wt_udp *u, const uint8_t *buf, const wt_txpkt *pkts, size_t n) 
     /* A full socket buffer or a transient error: QUIC treats the rest as
      * lost and retransmits. Skip the packet that failed and go on. */
     u->send_errors++;
-    if (errno != EAGAIN && errno != EWOULDBLOCK)
-      WT_LOGD(u->log, "sendmmsg: %s", strerror(errno));
+    if (errno != EAGAIN && errno != EWOULDBLOCK) WT_LOGD(u->log, "sendmmsg: %s", strerror(errno));
     done++;
   }
 }
@@ -226,7 +226,9 @@ int wt_udp_route(const wt_udp *u, const struct sockaddr *remote, socklen_t remot
            getsockname(fd, (struct sockaddr *)&probe, &plen) == 0;
   if (fd >= 0) close(fd);
   if (!ok) return WT_ERR_INVALID_ARGUMENT;
-  if (u->family == AF_INET) ((struct sockaddr_in *)local)->sin_addr = ((struct sockaddr_in *)&probe)->sin_addr;
-  else ((struct sockaddr_in6 *)local)->sin6_addr = ((struct sockaddr_in6 *)&probe)->sin6_addr;
+  if (u->family == AF_INET)
+    ((struct sockaddr_in *)local)->sin_addr = ((struct sockaddr_in *)&probe)->sin_addr;
+  else
+    ((struct sockaddr_in6 *)local)->sin6_addr = ((struct sockaddr_in6 *)&probe)->sin6_addr;
   return 0;
 }

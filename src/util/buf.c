@@ -31,7 +31,8 @@ int wt_buf_reserve(wt_buf *b, size_t extra) {
   if (extra > SIZE_MAX / 2 - live) return WT_ERR_NOMEM;
   size_t need = live + extra;
   size_t ncap = b->cap ? b->cap : 64;
-  while (ncap < need) ncap *= 2;
+  while (ncap < need)
+    ncap *= 2;
   uint8_t *nd = malloc(ncap);
   if (!nd) return WT_ERR_NOMEM;
   if (live) memcpy(nd, b->data + b->off, live);

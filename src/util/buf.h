@@ -35,9 +35,7 @@ int wt_buf_append(wt_buf *b, const void *src, size_t n);
 static inline size_t wt_buf_readable(const wt_buf *b) { return b->len - b->off; }
 /* Never NULL, even for an empty buffer, so callers may pass it with a zero
  * length to functions that forbid NULL (and NULL + 0 is undefined). */
-static inline const uint8_t *wt_buf_rpos(const wt_buf *b) {
-  return b->data ? b->data + b->off : (const uint8_t *)b;
-}
+static inline const uint8_t *wt_buf_rpos(const wt_buf *b) { return b->data ? b->data + b->off : (const uint8_t *)b; }
 
 /* Marks `n` readable bytes as consumed (n <= readable). Resets to empty when
  * everything has been read, so a steady producer/consumer never grows. */

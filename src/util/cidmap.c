@@ -37,7 +37,8 @@ static int key_eq(const wt_cid *k, const uint8_t *cid, size_t len) {
 static int alloc_slots(wt_cidmap *m, size_t cap) {
   m->slots = malloc(cap * sizeof(*m->slots));
   if (!m->slots) return WT_ERR_NOMEM;
-  for (size_t i = 0; i < cap; i++) m->slots[i].key.len = EMPTY;
+  for (size_t i = 0; i < cap; i++)
+    m->slots[i].key.len = EMPTY;
   m->cap = cap;
   return 0;
 }
@@ -56,7 +57,8 @@ void wt_cidmap_free(wt_cidmap *m) {
 static size_t find_slot(const wt_cidmap *m, const uint8_t *cid, size_t len) {
   size_t mask = m->cap - 1;
   size_t i = (size_t)hash_cid(m->seed, cid, len) & mask;
-  while (m->slots[i].key.len != EMPTY && !key_eq(&m->slots[i].key, cid, len)) i = (i + 1) & mask;
+  while (m->slots[i].key.len != EMPTY && !key_eq(&m->slots[i].key, cid, len))
+    i = (i + 1) & mask;
   return i;
 }
 

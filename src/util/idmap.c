@@ -26,7 +26,8 @@ void wt_idmap_free(wt_idmap *m) {
 
 static size_t find(const wt_idmap *m, uint64_t key) {
   size_t i = home_of(m, key);
-  while (m->slots[i].key != EMPTY && m->slots[i].key != key) i = (i + 1) & (m->cap - 1);
+  while (m->slots[i].key != EMPTY && m->slots[i].key != key)
+    i = (i + 1) & (m->cap - 1);
   return i;
 }
 
@@ -35,7 +36,8 @@ static int resize(wt_idmap *m, size_t ncap) {
   size_t oldcap = m->cap;
   wt_idmap_slot *n = malloc(ncap * sizeof(*n));
   if (!n) return WT_ERR_NOMEM;
-  for (size_t i = 0; i < ncap; i++) n[i].key = EMPTY;
+  for (size_t i = 0; i < ncap; i++)
+    n[i].key = EMPTY;
   m->slots = n;
   m->cap = ncap;
   for (size_t i = 0; i < oldcap; i++)

@@ -17,19 +17,16 @@ typedef struct wt_logger {
   wt_log_level level;
 } wt_logger;
 
-static inline int wt_log_enabled(const wt_logger *lg, wt_log_level level) {
-  return lg && level <= lg->level;
-}
+static inline int wt_log_enabled(const wt_logger *lg, wt_log_level level) { return lg && level <= lg->level; }
 
-void wt_log(const wt_logger *lg, wt_log_level level, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+void wt_log(const wt_logger *lg, wt_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 #define WT_LOGE(lg, ...) wt_log((lg), WT_LOG_ERROR, __VA_ARGS__)
 #define WT_LOGW(lg, ...) wt_log((lg), WT_LOG_WARN, __VA_ARGS__)
 #define WT_LOGI(lg, ...) wt_log((lg), WT_LOG_INFO, __VA_ARGS__)
-#define WT_LOGD(lg, ...)                                              \
-  do {                                                                \
-    if (wt_log_enabled((lg), WT_LOG_DEBUG)) wt_log((lg), WT_LOG_DEBUG, __VA_ARGS__); \
+#define WT_LOGD(lg, ...)                                                                                               \
+  do {                                                                                                                 \
+    if (wt_log_enabled((lg), WT_LOG_DEBUG)) wt_log((lg), WT_LOG_DEBUG, __VA_ARGS__);                                   \
   } while (0)
 
 #endif

@@ -45,11 +45,12 @@ static int parse_authority(const char *a, const char *end, wt_url *u) {
     }
   } else {
     host_end = memchr(a, ':', (size_t)(end - a));
-    if (host_end) colon = host_end;
-    else host_end = end;
+    if (host_end)
+      colon = host_end;
+    else
+      host_end = end;
     for (const char *p = host; p < host_end; p++)
-      if (!(valid_path_byte((unsigned char)*p)) || *p == '/' || *p == '?' || *p == '[' || *p == ']')
-        return -1;
+      if (!(valid_path_byte((unsigned char)*p)) || *p == '/' || *p == '?' || *p == '[' || *p == ']') return -1;
   }
   size_t hlen = (size_t)(host_end - host);
   if (hlen == 0 || hlen >= sizeof(u->host) || (size_t)(end - a) >= sizeof(u->authority)) return -1;

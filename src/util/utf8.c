@@ -42,6 +42,7 @@ size_t wt_utf8_truncate(const uint8_t *p, size_t len, size_t max) {
   size_t n = max;
   /* Back up over continuation bytes to the start of the character that
    * straddles the cut, then drop it. */
-  while (n > 0 && (p[n] & 0xc0) == 0x80) n--;
+  while (n > 0 && (p[n] & 0xc0) == 0x80)
+    n--;
   return n;
 }

@@ -35,9 +35,11 @@ void wt_session_free(wt_session *s) {
     s->streams = st->next;
     wt_stream_free(st);
   }
-  for (size_t i = 0; i < s->dq_cap; i++) free(s->dq[i].data);
+  for (size_t i = 0; i < s->dq_cap; i++)
+    free(s->dq[i].data);
   free(s->dq);
-  for (size_t i = 0; i < s->noffered; i++) free(s->offered[i]);
+  for (size_t i = 0; i < s->noffered; i++)
+    free(s->offered[i]);
   free(s->offered);
   if (s->request) {
     wt_h3_headers_free(s->request);
@@ -79,12 +81,13 @@ static void end_connect_stream(wt_session *s, wt_session_state prev, int by_peer
 }
 
 static void drop_incoming(wt_session *s) {
-  for (wt_stream *st = s->in_head; st; st = st->in_next) st->queued = 0;
+  for (wt_stream *st = s->in_head; st; st = st->in_next)
+    st->queued = 0;
   s->in_head = s->in_tail = NULL;
 }
 
-void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len,
-                          int error, const char *detail) {
+void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len, int error,
+                          const char *detail) {
   if (s->state == WS_CLOSED) return;
   wt_session_state prev = s->state;
   s->state = WS_CLOSED;
@@ -98,7 +101,8 @@ void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char 
   }
   snprintf(s->close_detail, sizeof(s->close_detail), "%s", detail ? detail : "");
   drop_incoming(s);
-  for (wt_stream *st = s->streams; st; st = st->next) wt_stream_session_gone(st);
+  for (wt_stream *st = s->streams; st; st = st->next)
+    wt_stream_session_gone(st);
   end_connect_stream(s, prev, by_peer, error, code, reason, reason_len);
   wt_conn_session_gone(s->conn, s, 0);
   if (prev == WS_WAIT_SETTINGS || prev == WS_CONNECTING) s->pending &= ~EV_READY;
@@ -255,7 +259,8 @@ int wt_session_export_keying_material(wt_session *s, const void *label, size_t l
   /* Draft §4.8: SessionID (64 bits) || label length (8) || label ||
    * context length (8) || context. */
   uint8_t ctx[8 + 1 + 255 + 1 + 255], *p = ctx;
-  for (int i = 7; i >= 0; i--) *p++ = (uint8_t)(s->id >> (8 * i));
+  for (int i = 7; i >= 0; i--)
+    *p++ = (uint8_t)(s->id >> (8 * i));
   *p++ = (uint8_t)label_len;
   memcpy(p, label, label_len);
   p += label_len;

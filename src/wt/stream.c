@@ -57,8 +57,10 @@ void wt_stream_attach(wt_session *s, wt_stream *st) {
   if (st->local) return;
   st->queued = 1;
   st->in_next = NULL;
-  if (s->in_tail) s->in_tail->in_next = st;
-  else s->in_head = st;
+  if (s->in_tail)
+    s->in_tail->in_next = st;
+  else
+    s->in_head = st;
   s->in_tail = st;
   wt_conn_mark_session(s, EV_STREAM);
 }
@@ -162,8 +164,10 @@ ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin) {
   if (rv) return rv;
   ssize_t n = wt_h3conn_write(st->conn->h3, st->id, data, len, fin, st->conn->cfg.stream_send_buffer);
   if (n < 0) return n;
-  if ((size_t)n < len) st->want_writable = 1;
-  else if (fin) st->fin_sent = 1;
+  if ((size_t)n < len)
+    st->want_writable = 1;
+  else if (fin)
+    st->fin_sent = 1;
   if (n > 0 || st->fin_sent) wt_conn_wake(st->conn);
   return n;
 }

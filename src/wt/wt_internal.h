@@ -35,8 +35,8 @@ typedef struct wt_conn wt_conn;
 typedef struct wt_conn_io {
   void *ctx;
   /* TLS exporter (RFC 8446 §7.5). Returns 0 or WT_ERR_TLS. */
-  int (*export_keying_material)(void *ctx, const char *label, const uint8_t *context, size_t context_len,
-                                uint8_t *out, size_t out_len);
+  int (*export_keying_material)(void *ctx, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,
+                                size_t out_len);
   /* The largest QUIC DATAGRAM payload that can be sent now; 0 if none. */
   size_t (*max_datagram_payload)(void *ctx);
   /* Streams of a kind we may open right now. */
@@ -76,36 +76,36 @@ enum {
 };
 
 typedef enum wt_session_state {
-  WS_CONNECTING,       /* client: waiting for the server's SETTINGS */
-  WS_REQUESTED,        /* client: CONNECT sent, waiting for the response */
-  WS_WAIT_SETTINGS,    /* server: request parked until the client's SETTINGS */
+  WS_CONNECTING,    /* client: waiting for the server's SETTINGS */
+  WS_REQUESTED,     /* client: CONNECT sent, waiting for the response */
+  WS_WAIT_SETTINGS, /* server: request parked until the client's SETTINGS */
   WS_OPEN,
-  WS_CLOSED,           /* terminated; CLOSED event pending or delivered */
+  WS_CLOSED, /* terminated; CLOSED event pending or delivered */
 } wt_session_state;
 
 struct wt_stream {
   wt_conn *conn;
-  wt_session *session;     /* NULL while buffered before its session exists */
+  wt_session *session; /* NULL while buffered before its session exists */
   uint64_t pending_session_id;
   int64_t id;
   uint8_t bidi, local;
-  uint8_t accepted;        /* the application has it (local streams always) */
+  uint8_t accepted; /* the application has it (local streams always) */
   /* receive side */
   uint8_t fin_received, fin_read, recv_reset, recv_stopped;
   /* send side */
   uint8_t fin_sent, send_reset, send_stopped, committed, want_writable;
-  uint8_t detached;        /* no longer routed from HTTP/3 */
+  uint8_t detached; /* no longer routed from HTTP/3 */
   uint8_t close_delivered;
   uint32_t reset_code, stop_code;
   uint8_t reset_has_code, stop_has_code;
-  uint32_t pending;        /* EV_* bits */
+  uint32_t pending; /* EV_* bits */
   wt_buf rbuf;
   void *context;
-  wt_stream *prev, *next;  /* session's stream list, or conn's early list */
-  wt_stream *in_next;      /* session's incoming queue */
+  wt_stream *prev, *next; /* session's stream list, or conn's early list */
+  wt_stream *in_next;     /* session's incoming queue */
   wt_stream *dirty_next;
   uint8_t dirty;
-  uint8_t queued;          /* in the incoming queue */
+  uint8_t queued; /* in the incoming queue */
 };
 
 typedef struct wt_dgram_slot {
@@ -115,21 +115,21 @@ typedef struct wt_dgram_slot {
 
 struct wt_session {
   wt_conn *conn;
-  uint64_t id;             /* CONNECT stream ID; valid from WS_REQUESTED */
+  uint64_t id; /* CONNECT stream ID; valid from WS_REQUESTED */
   wt_session_state state;
   int is_server;
   int draft;
   char *path, *authority, *origin, *protocol;
-  wt_h3_headers *request;  /* server: the request, until answered */
-  uint8_t wants_credit;    /* an open_stream failed for lack of credit */
+  wt_h3_headers *request; /* server: the request, until answered */
+  uint8_t wants_credit;   /* an open_stream failed for lack of credit */
   /* client: what we offer */
   char **offered;
   size_t noffered;
   /* capsules on the CONNECT stream */
   wt_capsule_parser cp;
-  wt_buf early_data;       /* server: DATA before we accepted */
+  wt_buf early_data; /* server: DATA before we accepted */
   uint8_t close_sent, close_received, fin_sent, fin_received, drain_sent, draining_delivered;
-  uint8_t announced;       /* the application has seen WT_EV_SESSION_READY */
+  uint8_t announced; /* the application has seen WT_EV_SESSION_READY */
   /* the close that ended it */
   uint32_t close_code;
   char *close_reason;
@@ -137,7 +137,7 @@ struct wt_session {
   int close_by_peer, close_http_status, close_error;
   char close_detail[512];
   /* streams */
-  wt_stream *streams;      /* all streams of the session */
+  wt_stream *streams; /* all streams of the session */
   wt_stream *in_head, *in_tail;
   /* datagrams received, a ring of reusable slots */
   wt_dgram_slot *dq;
@@ -150,7 +150,7 @@ struct wt_session {
   uint32_t pending;
   wt_session *dirty_next;
   uint8_t dirty;
-  wt_session *next_all;    /* conn's list of live sessions */
+  wt_session *next_all; /* conn's list of live sessions */
 };
 
 typedef struct wt_early_dgram {
@@ -165,10 +165,10 @@ struct wt_conn {
   wt_h3_io io;
   wt_conn_io xio;
   wt_h3conn *h3;
-  wt_idmap sessions;        /* by session ID (those past WS_CONNECTING) */
-  wt_idmap gone;            /* IDs of sessions that ended (value unused) */
-  wt_session *all;          /* every live session, including WS_CONNECTING */
-  wt_stream *early;         /* streams waiting for their session */
+  wt_idmap sessions; /* by session ID (those past WS_CONNECTING) */
+  wt_idmap gone;     /* IDs of sessions that ended (value unused) */
+  wt_session *all;   /* every live session, including WS_CONNECTING */
+  wt_stream *early;  /* streams waiting for their session */
   size_t nearly;
   wt_early_dgram *early_dgrams;
   size_t nearly_dgrams;
@@ -176,7 +176,7 @@ struct wt_conn {
   wt_session *dirty_sessions;
   wt_stream *dirty_streams;
   int settings_seen;
-  int closed;               /* connection is gone */
+  int closed; /* connection is gone */
   int had_session;
   unsigned draft_mask;      /* client: generations we offer */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
@@ -201,8 +201,8 @@ void wt_conn_mark_stream(wt_stream *st, uint32_t ev);
 void wt_conn_wake(wt_conn *c);
 /* Ends a session: resets its streams with WT_SESSION_GONE, sends what the
  * protocol asks for, queues WT_EV_SESSION_CLOSED. */
-void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len,
-                          int error, const char *detail);
+void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len, int error,
+                          const char *detail);
 void wt_session_free(wt_session *s);
 /* Records that a session ended: its ID is retired, early streams and
  * datagrams for it are refused. */

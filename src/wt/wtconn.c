@@ -28,11 +28,12 @@ static const wt_h3_handler handler_table;
 static size_t server_settings(wt_setting *s, uint64_t max_field_section) {
   /* Every generation browsers speak (spec §6); all boolean-like values are 1
    * because some clients reject anything else. */
-  static const uint64_t ids[] = {H3_SETTING_ENABLE_CONNECT_PROTOCOL, H3_SETTING_H3_DATAGRAM,
-                                 H3_SETTING_WT_ENABLED, H3_SETTING_WT_ENABLE_DRAFT02,
-                                 H3_SETTING_WT_MAX_SESSIONS, H3_SETTING_WT_MAX_SESSIONS_DRAFT07};
+  static const uint64_t ids[] = {
+      H3_SETTING_ENABLE_CONNECT_PROTOCOL, H3_SETTING_H3_DATAGRAM,     H3_SETTING_WT_ENABLED,
+      H3_SETTING_WT_ENABLE_DRAFT02,       H3_SETTING_WT_MAX_SESSIONS, H3_SETTING_WT_MAX_SESSIONS_DRAFT07};
   size_t n = 0;
-  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) s[n++] = (wt_setting){ids[i], 1};
+  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
+    s[n++] = (wt_setting){ids[i], 1};
   s[n++] = (wt_setting){H3_SETTING_MAX_FIELD_SECTION_SIZE, max_field_section};
   return n;
 }
@@ -51,8 +52,8 @@ static size_t client_settings(wt_setting *s, unsigned mask, uint64_t max_field_s
 /* ------------------------------------------------------------------------ */
 /* Lifecycle                                                                */
 
-int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, const wt_h3_io *io,
-                const wt_conn_io *xio, wt_conn **out) {
+int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, const wt_h3_io *io, const wt_conn_io *xio,
+                wt_conn **out) {
   wt_conn *c = calloc(1, sizeof(*c));
   if (!c) return WT_ERR_NOMEM;
   c->cfg = *cfg;
@@ -112,9 +113,7 @@ void wt_conn_wake(wt_conn *c) {
   if (c->xio.wake) c->xio.wake(c->xio.ctx);
 }
 
-int wt_conn_finished(const wt_conn *c) {
-  return c->had_session && !c->all && c->unacked_fins.count == 0;
-}
+int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->unacked_fins.count == 0; }
 
 /* ------------------------------------------------------------------------ */
 /* Event marking and dispatch                                               */
@@ -169,8 +168,10 @@ static void deliver_session(wt_session *s) {
     static const struct {
       uint32_t bit;
       wt_event_type type;
-    } order[] = {{EV_READY, WT_EV_SESSION_READY},       {EV_DRAINING, WT_EV_SESSION_DRAINING},
-                 {EV_STREAM, WT_EV_SESSION_STREAM},     {EV_DATAGRAM, WT_EV_SESSION_DATAGRAM},
+    } order[] = {{EV_READY, WT_EV_SESSION_READY},
+                 {EV_DRAINING, WT_EV_SESSION_DRAINING},
+                 {EV_STREAM, WT_EV_SESSION_STREAM},
+                 {EV_DATAGRAM, WT_EV_SESSION_DATAGRAM},
                  {EV_CREDIT, WT_EV_SESSION_STREAM_CREDIT}};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
       if (!take(&s->pending, order[i].bit)) continue;
@@ -218,8 +219,10 @@ static void stream_event(wt_stream *st, wt_event_type type, uint32_t code, int h
  * final event may now be due. */
 static void retire_stream(wt_stream *st) {
   wt_session *s = st->session;
-  if (st->prev) st->prev->next = st->next;
-  else s->streams = st->next;
+  if (st->prev)
+    st->prev->next = st->next;
+  else
+    s->streams = st->next;
   if (st->next) st->next->prev = st->prev;
   if (!st->detached) wt_h3conn_detach(st->conn->h3, st->id);
   wt_stream_free(st);
@@ -229,9 +232,11 @@ static void retire_stream(wt_stream *st) {
 static void deliver_stream(wt_stream *st) {
   if (!st->session) return; /* early stream: nobody to tell yet */
   if (st->accepted) {
-    if (take(&st->pending, EV_RECV_ABORTED)) stream_event(st, WT_EV_STREAM_RECV_ABORTED, st->reset_code, st->reset_has_code);
+    if (take(&st->pending, EV_RECV_ABORTED))
+      stream_event(st, WT_EV_STREAM_RECV_ABORTED, st->reset_code, st->reset_has_code);
     if (take(&st->pending, EV_READABLE)) stream_event(st, WT_EV_STREAM_READABLE, 0, 0);
-    if (take(&st->pending, EV_SEND_ABORTED)) stream_event(st, WT_EV_STREAM_SEND_ABORTED, st->stop_code, st->stop_has_code);
+    if (take(&st->pending, EV_SEND_ABORTED))
+      stream_event(st, WT_EV_STREAM_SEND_ABORTED, st->stop_code, st->stop_has_code);
     if (take(&st->pending, EV_WRITABLE)) stream_event(st, WT_EV_STREAM_WRITABLE, 0, 0);
     if (take(&st->pending, EV_COMMITTED)) stream_event(st, WT_EV_STREAM_COMMITTED, 0, 0);
   }
@@ -273,7 +278,8 @@ static int add_protocol(void *ud, const char *p, size_t len) {
 }
 
 static void free_protocols(wt_request *r) {
-  for (size_t i = 0; i < r->nprotocols; i++) free(r->protocols[i]);
+  for (size_t i = 0; i < r->nprotocols; i++)
+    free(r->protocols[i]);
   free(r->protocols);
   r->protocols = NULL;
   r->nprotocols = 0;
@@ -403,8 +409,7 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   const char *origin = wt_h3_headers_get(h, "origin");
   s->origin = origin ? strdup(origin) : NULL;
   s->request = malloc(sizeof(*h));
-  if (!s->path || !s->authority || (origin && !s->origin) || !s->request ||
-      wt_idmap_put(&c->sessions, s->id, s)) {
+  if (!s->path || !s->authority || (origin && !s->origin) || !s->request || wt_idmap_put(&c->sessions, s->id, s)) {
     wt_h3conn_reset(c->h3, sid, H3_INTERNAL_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_NOMEM, "out of memory");
     return;
@@ -548,8 +553,10 @@ static void h_on_settings(void *ctx) {
   c->settings_seen = 1;
   for (wt_session *s = c->all, *next; s; s = next) {
     next = s->next_all;
-    if (s->state == WS_WAIT_SETTINGS) decide_request(c, s, s->request);
-    else if (s->state == WS_CONNECTING) client_send_connect(c, s);
+    if (s->state == WS_WAIT_SETTINGS)
+      decide_request(c, s, s->request);
+    else if (s->state == WS_CONNECTING)
+      client_send_connect(c, s);
   }
 }
 
@@ -737,8 +744,10 @@ static void adopt_early(wt_conn *c, wt_session *s) {
   for (wt_stream *st = c->early, *next; st; st = next) {
     next = st->next;
     if (st->pending_session_id != s->id) continue;
-    if (st->prev) st->prev->next = st->next;
-    else c->early = st->next;
+    if (st->prev)
+      st->prev->next = st->next;
+    else
+      c->early = st->next;
     if (st->next) st->next->prev = st->prev;
     c->nearly--;
     st->prev = NULL;
@@ -773,8 +782,10 @@ static void reject_early_for(wt_conn *c, uint64_t session_id) {
   for (wt_stream *st = c->early, *next; st; st = next) {
     next = st->next;
     if (st->pending_session_id != session_id) continue;
-    if (st->prev) st->prev->next = st->next;
-    else c->early = st->next;
+    if (st->prev)
+      st->prev->next = st->next;
+    else
+      c->early = st->next;
     if (st->next) st->next->prev = st->prev;
     c->nearly--;
     wt_h3conn_stop_sending(c->h3, st->id, WT_SESSION_GONE);

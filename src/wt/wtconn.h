@@ -19,8 +19,8 @@ typedef struct wt_conn_client_opts {
   unsigned draft_mask; /* WT_DRAFT_MASK_ALL or one generation */
 } wt_conn_client_opts;
 
-int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, const wt_h3_io *io,
-                const wt_conn_io *xio, wt_conn **out);
+int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, const wt_h3_io *io, const wt_conn_io *xio,
+                wt_conn **out);
 /* Frees everything without delivering events (call wt_conn_on_closed and
  * wt_conn_dispatch first to let the application see the sessions end). */
 void wt_conn_free(wt_conn *c);

@@ -90,7 +90,8 @@ static void srv_event(const wt_event *ev, void *ud) {
   case WT_EV_SESSION_READY:
     SV.sessions++;
     wt_session_export_keying_material(ev->session, "test", 4, NULL, 0, SV.exported, 32);
-    if (SV.open_uni_on_ready && wt_session_open_stream(ev->session, 0, &st) == 0) wt_stream_write(st, "srv-uni\n", 8, 1);
+    if (SV.open_uni_on_ready && wt_session_open_stream(ev->session, 0, &st) == 0)
+      wt_stream_write(st, "srv-uni\n", 8, 1);
     break;
   case WT_EV_SESSION_STREAM: srv_accept(ev->session); break;
   case WT_EV_STREAM_READABLE:
@@ -206,7 +207,8 @@ static void cl_send(ccheck *c) {
   uint8_t buf[16384];
   while (c->sent < c->total) {
     size_t n = c->total - c->sent < sizeof(buf) ? (size_t)(c->total - c->sent) : sizeof(buf);
-    for (size_t i = 0; i < n; i++) buf[i] = byte_at(c->seed, c->sent + i);
+    for (size_t i = 0; i < n; i++)
+      buf[i] = byte_at(c->seed, c->sent + i);
     ssize_t w = wt_stream_write(c->st, buf, n, c->sent + n == c->total);
     if (w <= 0) return;
     c->sent += (uint64_t)w;
@@ -238,7 +240,8 @@ static void cl_event(const wt_event *ev, void *ud) {
   switch (ev->type) {
   case WT_EV_SESSION_READY:
     CL.ready = 1;
-    if (wt_session_protocol(ev->session)) snprintf(CL.protocol, sizeof(CL.protocol), "%s", wt_session_protocol(ev->session));
+    if (wt_session_protocol(ev->session))
+      snprintf(CL.protocol, sizeof(CL.protocol), "%s", wt_session_protocol(ev->session));
     break;
   case WT_EV_SESSION_CLOSED:
     CL.closed = 1;
@@ -253,7 +256,8 @@ static void cl_event(const wt_event *ev, void *ud) {
       CL.uni_in = st;
       CL.uni_in_local = wt_stream_is_local(st);
     }
-    if (c) cl_recv(c);
+    if (c)
+      cl_recv(c);
     else if (CL.uni_in) {
       int fin = 0;
       ssize_t n;
@@ -270,7 +274,8 @@ static void cl_event(const wt_event *ev, void *ud) {
     break;
   case WT_EV_SESSION_DATAGRAM: {
     uint8_t buf[2048];
-    while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0) CL.dg_got++;
+    while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0)
+      CL.dg_got++;
     break;
   }
   default: break;
@@ -340,7 +345,8 @@ static void bidi_echo_of_4_mib_is_byte_exact(void) {
 static void hundred_concurrent_bidi_streams(void) {
   start(1);
   CHECK_EQ(connect_with("/echo", NULL), 0);
-  for (int i = 0; i < 100; i++) add_check(1, 16384);
+  for (int i = 0; i < 100; i++)
+    add_check(1, 16384);
   CHECK_EQ(CL.nchecks, 100);
   CHECK(run_until(checks_done, 30));
   for (int i = 0; i < 100; i++) {
@@ -379,8 +385,10 @@ static void thousand_datagrams_mostly_echoed(void) {
   CL.dg_sent = 1;
   while (CL.dg_sent < 1000) {
     memcpy(buf, &CL.dg_sent, 8);
-    if (wt_session_send_datagram(CL.s, buf, 100) == 0) CL.dg_sent++;
-    else run_until(datagrams_back, 0.01);
+    if (wt_session_send_datagram(CL.s, buf, 100) == 0)
+      CL.dg_sent++;
+    else
+      run_until(datagrams_back, 0.01);
   }
   dg_target = 1000;
   run_until(datagrams_back, 3);
@@ -538,7 +546,7 @@ static void endpoint_answers_strangers(void) {
   CHECK(n > 7);
   CHECK_MEM(reply + 1, "\0\0\0\0", 4); /* version 0: Version Negotiation */
   CHECK_EQ(reply[5], 8);
-  CHECK_MEM(reply + 6, pkt + 15, 8); /* echoes the client's SCID as DCID */
+  CHECK_MEM(reply + 6, pkt + 15, 8);         /* echoes the client's SCID as DCID */
   n = probe(pkt, 600, reply, sizeof(reply)); /* too small to be an Initial: no answer */
   CHECK(n < 0);
 }

@@ -57,8 +57,10 @@ static void send_hex(int bidi, const char *hex) {
 
 /* Our own control stream first, so only the bytes under test are wrong. */
 static void on_ready(void *app) {
-  if (R.uni_hex) send_hex(0, R.uni_hex);
-  else send_hex(0, "00 04 02 33 01");
+  if (R.uni_hex)
+    send_hex(0, R.uni_hex);
+  else
+    send_hex(0, "00 04 02 33 01");
   if (R.bidi_hex) send_hex(1, R.bidi_hex);
   int64_t sid;
   if (R.bidi_raw.len && wt_qconn_open_stream(R.q, 1, &sid) == 0)
@@ -70,7 +72,9 @@ static void on_ready(void *app) {
   }
   R.sent = 1;
 }
-static void on_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) { wt_qconn_stream_consumed(R.q, sid, n); }
+static void on_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
+  wt_qconn_stream_consumed(R.q, sid, n);
+}
 static void on_reset(void *app, int64_t sid, uint64_t code) {
   R.got_reset = 1;
   R.reset_sid = sid;
@@ -86,10 +90,12 @@ static void on_closed(void *app, int err, const char *detail) {
 }
 static void on_freed(void *app) { R.q = NULL; }
 
-static const wt_qconn_handler HANDLER = {on_ready, on_data,  on_reset,  on_sid,    on_sid0,  on_sid0,
+static const wt_qconn_handler HANDLER = {on_ready, on_data,  on_reset,  on_sid,    on_sid0, on_sid0,
                                          on_sid0,  on_dgram, on_credit, on_closed, on_freed};
 
-static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) { wt_udp_send(&R.udp, buf, pkts, n); }
+static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
+  wt_udp_send(&R.udp, buf, pkts, n);
+}
 static int no_accept(void *ctx, wt_qconn *q) { return -1; }
 
 static int srv_request(wt_request *r, void *ud) { return 200; }
@@ -100,9 +106,16 @@ static void raw_connect(void) {
   R.bidi_raw = keep;
   R.log.level = WT_LOG_ERROR;
   if (wt_udp_open(&R.udp, "127.0.0.1", 0, 0, &R.log)) abort();
-  wt_endpoint_config ec = {.cid_len = 16, .idle_timeout_ms = 5000, .stream_window = 65536, .conn_window = 1 << 20,
-                           .max_streams_bidi = 10, .max_streams_uni = 10, .datagram_send_queue = 8,
-                           .log = &R.log, .send_batch = send_batch, .on_accept = no_accept};
+  wt_endpoint_config ec = {.cid_len = 16,
+                           .idle_timeout_ms = 5000,
+                           .stream_window = 65536,
+                           .conn_window = 1 << 20,
+                           .max_streams_bidi = 10,
+                           .max_streams_uni = 10,
+                           .datagram_send_queue = 8,
+                           .log = &R.log,
+                           .send_batch = send_batch,
+                           .on_accept = no_accept};
   if (wt_endpoint_new(&ec, &R.ep)) abort();
   struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(wt_transport_port(srv))};
   to.sin_addr.s_addr = htonl(0x7f000001);
@@ -133,8 +146,8 @@ static void run(void) {
     int n = wt_udp_recv(&R.udp);
     for (int i = 0; i < n; i++) {
       wt_rxpkt *p = &R.udp.rx[i];
-      wt_endpoint_on_packet(R.ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen,
-                            p->data, p->len, now_ns());
+      wt_endpoint_on_packet(R.ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen, p->data,
+                            p->len, now_ns());
     }
     wt_endpoint_on_timers(R.ep, now_ns());
     wt_endpoint_write(R.ep, now_ns());
@@ -152,8 +165,10 @@ static uint64_t server_answer(const char *uni, const char *bidi, const char *dgr
   run();
   uint64_t code = 0;
   const char *p = strstr(R.detail, "application error 0x");
-  if (p) code = strtoull(p + 20, NULL, 16);
-  else if (R.got_reset) code = R.reset_code;
+  if (p)
+    code = strtoull(p + 20, NULL, 16);
+  else if (R.got_reset)
+    code = R.reset_code;
   closed_by_server = R.closed;
   raw_free();
   return code;
@@ -187,8 +202,10 @@ static void session_id_that_is_not_a_client_bidi_stream(void) {
 
 static void wt_signal_inside_a_request(void) {
   /* A valid extended CONNECT, then the 0x41 signal later on the stream. */
-  static const wt_qpack_field f[] = {{":method", 7, "CONNECT", 7},  {":protocol", 9, "webtransport", 12},
-                                     {":scheme", 7, "https", 5},     {":authority", 10, "localhost", 9},
+  static const wt_qpack_field f[] = {{":method", 7, "CONNECT", 7},
+                                     {":protocol", 9, "webtransport", 12},
+                                     {":scheme", 7, "https", 5},
+                                     {":authority", 10, "localhost", 9},
                                      {":path", 5, "/x", 2}};
   wt_buf block;
   wt_buf_init(&block);
@@ -207,9 +224,7 @@ static void malformed_request_is_a_stream_error(void) {
   CHECK(!closed_by_server);
 }
 
-static void datagram_without_a_quarter_stream_id(void) {
-  CHECK_EQ(server_answer(NULL, NULL, "40"), H3_DATAGRAM_ERROR);
-}
+static void datagram_without_a_quarter_stream_id(void) { CHECK_EQ(server_answer(NULL, NULL, "40"), H3_DATAGRAM_ERROR); }
 
 int main(void) {
   wt_transport_config c;

@@ -28,20 +28,27 @@ static inline int test_cert_make(test_cert *c, const char *dns, int days, int rs
   int rv = gnutls_x509_privkey_init(&c->key);
   if (!rv)
     rv = rsa ? gnutls_x509_privkey_generate(c->key, GNUTLS_PK_RSA, 2048, 0)
-             : gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0);
+             : gnutls_x509_privkey_generate(c->key, GNUTLS_PK_ECDSA, GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1),
+                                            0);
   if (!rv) rv = gnutls_x509_crt_init(&c->crt);
   if (!rv) rv = gnutls_x509_crt_set_version(c->crt, 3);
   if (!rv) rv = gnutls_x509_crt_set_serial(c->crt, serial, sizeof(serial));
   if (!rv) rv = gnutls_x509_crt_set_activation_time(c->crt, days < 0 ? now + days * 86400 - 7200 : now - 3600);
   if (!rv) rv = gnutls_x509_crt_set_expiration_time(c->crt, days < 0 ? now - 3600 : now - 3600 + days * 86400);
   if (!rv) rv = gnutls_x509_crt_set_dn(c->crt, ca ? "CN=libwebtransport test CA" : "CN=test", &err);
-  if (!rv && dns) rv = gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME, dns, (unsigned)strlen(dns), GNUTLS_FSAN_APPEND);
+  if (!rv && dns)
+    rv = gnutls_x509_crt_set_subject_alt_name(c->crt, GNUTLS_SAN_DNSNAME, dns, (unsigned)strlen(dns),
+                                              GNUTLS_FSAN_APPEND);
   if (!rv) rv = gnutls_x509_crt_set_basic_constraints(c->crt, ca, -1);
-  if (!rv) rv = gnutls_x509_crt_set_key_usage(c->crt, ca ? GNUTLS_KEY_KEY_CERT_SIGN : GNUTLS_KEY_DIGITAL_SIGNATURE | (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0));
+  if (!rv)
+    rv = gnutls_x509_crt_set_key_usage(
+        c->crt, ca ? GNUTLS_KEY_KEY_CERT_SIGN : GNUTLS_KEY_DIGITAL_SIGNATURE | (rsa ? GNUTLS_KEY_KEY_ENCIPHERMENT : 0));
   if (!rv && !ca) rv = gnutls_x509_crt_set_key_purpose_oid(c->crt, GNUTLS_KP_TLS_WWW_SERVER, 0);
   if (!rv) rv = gnutls_x509_crt_set_key(c->crt, c->key);
   if (!rv && issuer) rv = gnutls_x509_crt_set_authority_key_id(c->crt, (const void *)"ca-key-id", 9);
-  if (!rv) rv = gnutls_x509_crt_sign2(c->crt, issuer ? issuer->crt : c->crt, issuer ? issuer->key : c->key, GNUTLS_DIG_SHA256, 0);
+  if (!rv)
+    rv = gnutls_x509_crt_sign2(c->crt, issuer ? issuer->crt : c->crt, issuer ? issuer->key : c->key, GNUTLS_DIG_SHA256,
+                               0);
   return rv ? -1 : 0;
 }
 
@@ -56,7 +63,8 @@ static inline int test_cert_der(const test_cert *c, gnutls_datum_t *der) {
 
 /* Writes the certificate (and the issuer after it, for a chain) and the key
  * as PEM files. */
-static inline int test_cert_write(const test_cert *c, const test_cert *issuer, const char *cert_path, const char *key_path) {
+static inline int test_cert_write(const test_cert *c, const test_cert *issuer, const char *cert_path,
+                                  const char *key_path) {
   gnutls_datum_t a = {NULL, 0}, b = {NULL, 0}, k = {NULL, 0};
   int rv = gnutls_x509_crt_export2(c->crt, GNUTLS_X509_FMT_PEM, &a);
   if (!rv && issuer) rv = gnutls_x509_crt_export2(issuer->crt, GNUTLS_X509_FMT_PEM, &b);

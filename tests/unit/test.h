@@ -19,50 +19,47 @@
 static int wt_test_failed_current;
 static int wt_test_npassed, wt_test_nfailed;
 
-#define CHECK(cond)                                                         \
-  do {                                                                      \
-    if (!(cond)) {                                                          \
-      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-      wt_test_failed_current = 1;                                           \
-      return;                                                               \
-    }                                                                       \
+#define CHECK(cond)                                                                                                    \
+  do {                                                                                                                 \
+    if (!(cond)) {                                                                                                     \
+      fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);                                         \
+      wt_test_failed_current = 1;                                                                                      \
+      return;                                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
-#define CHECK_EQ(a, b)                                                             \
-  do {                                                                             \
-    long long wt_a_ = (long long)(a), wt_b_ = (long long)(b);                      \
-    if (wt_a_ != wt_b_) {                                                          \
-      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__, \
-              __LINE__, #a, #b, wt_a_, wt_b_);                                     \
-      wt_test_failed_current = 1;                                                  \
-      return;                                                                      \
-    }                                                                              \
+#define CHECK_EQ(a, b)                                                                                                 \
+  do {                                                                                                                 \
+    long long wt_a_ = (long long)(a), wt_b_ = (long long)(b);                                                          \
+    if (wt_a_ != wt_b_) {                                                                                              \
+      fprintf(stderr, "%s:%d: CHECK_EQ failed: %s == %s (%lld vs %lld)\n", __FILE__, __LINE__, #a, #b, wt_a_, wt_b_);  \
+      wt_test_failed_current = 1;                                                                                      \
+      return;                                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
-#define CHECK_MEM(a, b, n)                                                           \
-  do {                                                                               \
-    if (memcmp((a), (b), (n)) != 0) {                                                \
-      fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s\n", __FILE__, __LINE__, #a, #b); \
-      wt_test_failed_current = 1;                                                    \
-      return;                                                                        \
-    }                                                                                \
+#define CHECK_MEM(a, b, n)                                                                                             \
+  do {                                                                                                                 \
+    if (memcmp((a), (b), (n)) != 0) {                                                                                  \
+      fprintf(stderr, "%s:%d: CHECK_MEM failed: %s vs %s\n", __FILE__, __LINE__, #a, #b);                              \
+      wt_test_failed_current = 1;                                                                                      \
+      return;                                                                                                          \
+    }                                                                                                                  \
   } while (0)
 
-#define RUN(fn)                                          \
-  do {                                                   \
-    wt_test_failed_current = 0;                          \
-    fn();                                                \
-    if (wt_test_failed_current) {                        \
-      wt_test_nfailed++;                                 \
-      fprintf(stderr, "FAIL %s\n", #fn);                 \
-    } else {                                             \
-      wt_test_npassed++;                                 \
-    }                                                    \
+#define RUN(fn)                                                                                                        \
+  do {                                                                                                                 \
+    wt_test_failed_current = 0;                                                                                        \
+    fn();                                                                                                              \
+    if (wt_test_failed_current) {                                                                                      \
+      wt_test_nfailed++;                                                                                               \
+      fprintf(stderr, "FAIL %s\n", #fn);                                                                               \
+    } else {                                                                                                           \
+      wt_test_npassed++;                                                                                               \
+    }                                                                                                                  \
   } while (0)
 
-#define TEST_REPORT()                                                   \
-  (printf("%d passed, %d failed\n", wt_test_npassed, wt_test_nfailed), \
-   wt_test_nfailed ? 1 : 0)
+#define TEST_REPORT() (printf("%d passed, %d failed\n", wt_test_npassed, wt_test_nfailed), wt_test_nfailed ? 1 : 0)
 
 /* Decodes a hex string (spaces ignored) into out; returns the byte count. */
 static inline size_t test_unhex(const char *hex, uint8_t *out) {
@@ -70,11 +67,16 @@ static inline size_t test_unhex(const char *hex, uint8_t *out) {
   int hi = -1;
   for (; *hex; hex++) {
     int c = *hex, v;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else continue;
-    if (hi < 0) hi = v;
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else
+      continue;
+    if (hi < 0)
+      hi = v;
     else {
       out[n++] = (uint8_t)(hi << 4 | v);
       hi = -1;

@@ -36,8 +36,10 @@ static wt_h3conn *C;
 /* ---- fake I/O ---- */
 static int io_open(void *ctx, int bidi, int64_t *sid) {
   *sid = bidi ? R.next_bidi : R.next_uni;
-  if (bidi) R.next_bidi += 4;
-  else R.next_uni += 4;
+  if (bidi)
+    R.next_bidi += 4;
+  else
+    R.next_uni += 4;
   return 0;
 }
 static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
@@ -96,12 +98,13 @@ static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) 
 static void h_credit(void *ctx, int bidi) {}
 
 static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
-static const wt_h3_handler H = {NULL,      h_settings, h_goaway,  h_headers,  h_data,    h_req_end,
+static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,    h_req_end,
                                 h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop, h_wt_void,
-                                h_wt_void, h_wt_void,  h_dgram,   h_credit};
+                                h_wt_void,  h_wt_void,   h_dgram,   h_credit};
 
 static void setup(int is_server) {
-  for (int i = 0; i < MAXS; i++) wt_buf_free(&R.out[i]);
+  for (int i = 0; i < MAXS; i++)
+    wt_buf_free(&R.out[i]);
   memset(&R, 0, sizeof(R));
   R.next_uni = is_server ? 3 : 2;
   R.next_bidi = is_server ? 1 : 0;
@@ -125,7 +128,8 @@ static void peer_control_ok(void) { feed_hex(2, "00 04 04 33 01 08 01", 0); }
 static void headers_frame(wt_buf *out, const char *const *kv) {
   wt_qpack_field f[16];
   size_t n = 0;
-  for (; kv[0]; kv += 2, n++) f[n] = (wt_qpack_field){kv[0], strlen(kv[0]), kv[1], strlen(kv[1])};
+  for (; kv[0]; kv += 2, n++)
+    f[n] = (wt_qpack_field){kv[0], strlen(kv[0]), kv[1], strlen(kv[1])};
   wt_buf block;
   wt_buf_init(&block);
   wt_qpack_encode(&block, f, n);
@@ -136,15 +140,15 @@ static void headers_frame(wt_buf *out, const char *const *kv) {
   wt_buf_free(&block);
 }
 
-static const char *const WT_CONNECT[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https",
-                                         ":authority", "localhost", ":path", "/echo", NULL};
+static const char *const WT_CONNECT[] = {":method",    "CONNECT",   ":protocol", "webtransport", ":scheme", "https",
+                                         ":authority", "localhost", ":path",     "/echo",        NULL};
 
 static void feed_buf(int64_t sid, const wt_buf *b, int fin) { wt_h3conn_on_stream_data(C, sid, b->data, b->len, fin); }
 
-#define EXPECT_CLOSE(code)           \
-  do {                               \
-    CHECK(R.closed);                 \
-    CHECK_EQ(R.close_code, (code));  \
+#define EXPECT_CLOSE(code)                                                                                             \
+  do {                                                                                                                 \
+    CHECK(R.closed);                                                                                                   \
+    CHECK_EQ(R.close_code, (code));                                                                                    \
   } while (0)
 
 /* ------------------------------------------------------------------------ */
@@ -333,7 +337,8 @@ static void request_streams(void) {
   CHECK(!R.closed);
 
   setup(1); /* split at every byte */
-  for (size_t i = 0; i < b.len; i++) wt_h3conn_on_stream_data(C, 0, b.data + i, 1, 0);
+  for (size_t i = 0; i < b.len; i++)
+    wt_h3conn_on_stream_data(C, 0, b.data + i, 1, 0);
   CHECK_EQ(R.headers_calls, 1);
 
   setup(1);
@@ -378,8 +383,7 @@ static void request_streams(void) {
 static void malformed_requests_are_stream_errors(void) {
   static const char *const cases[][12] = {
       {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":path", "/", NULL},
-      {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":authority", "a", ":path", "/",
-       NULL},
+      {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":authority", "a", ":path", "/", NULL},
       {":method", "GET", ":scheme", "https", ":path", "/", "Upper", "x", NULL},
   };
   int expect_ok[] = {0, 1, 0};
@@ -487,6 +491,7 @@ int main(void) {
   RUN(writes_wt_stream_headers_and_datagrams);
   RUN(closed_connection_ignores_input);
   wt_h3conn_free(C);
-  for (int i = 0; i < MAXS; i++) wt_buf_free(&R.out[i]);
+  for (int i = 0; i < MAXS; i++)
+    wt_buf_free(&R.out[i]);
   return TEST_REPORT();
 }

@@ -8,7 +8,8 @@
 /* Builds headers from "name", "value" pairs ending with NULL. */
 static void build(wt_h3_headers *h, const char *const *kv) {
   wt_h3_headers_init(h);
-  for (; kv[0]; kv += 2) wt_h3_headers_add(h, kv[0], strlen(kv[0]), kv[1], strlen(kv[1]));
+  for (; kv[0]; kv += 2)
+    wt_h3_headers_add(h, kv[0], strlen(kv[0]), kv[1], strlen(kv[1]));
 }
 
 static int check_req(const char *const *kv, int allow_protocol, const char **why) {
@@ -20,9 +21,21 @@ static int check_req(const char *const *kv, int allow_protocol, const char **why
 }
 
 static void accepts_a_webtransport_connect(void) {
-  const char *const kv[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https",
-                            ":authority", "localhost:4433", ":path", "/echo?x=1", "origin", "http://localhost",
-                            "sec-webtransport-http3-draft02", "1", NULL};
+  const char *const kv[] = {":method",
+                            "CONNECT",
+                            ":protocol",
+                            "webtransport",
+                            ":scheme",
+                            "https",
+                            ":authority",
+                            "localhost:4433",
+                            ":path",
+                            "/echo?x=1",
+                            "origin",
+                            "http://localhost",
+                            "sec-webtransport-http3-draft02",
+                            "1",
+                            NULL};
   wt_h3_headers h;
   const char *why = NULL;
   build(&h, kv);
@@ -44,22 +57,22 @@ static void accepts_plain_requests(void) {
 
 static void rejects_malformed_requests(void) {
   static const char *const cases[][16] = {
-      {":method", "GET", ":path", "/", NULL},                                        /* no :scheme */
-      {":scheme", "https", ":path", "/", NULL},                                      /* no :method */
-      {":method", "GET", ":scheme", "https", ":path", "", NULL},                     /* empty :path */
-      {":method", "GET", ":method", "GET", ":scheme", "https", ":path", "/", NULL},  /* duplicate */
-      {":method", "GET", ":scheme", "https", ":path", "/", ":status", "200", NULL},  /* response pseudo */
-      {":method", "GET", ":scheme", "https", ":path", "/", ":foo", "x", NULL},       /* unknown pseudo */
-      {":method", "GET", "a", "b", ":scheme", "https", ":path", "/", NULL},          /* pseudo after regular */
-      {":method", "GET", ":scheme", "https", ":path", "/", "Host", "x", NULL},       /* uppercase name */
-      {":method", "GET", ":scheme", "https", ":path", "/", "a b", "x", NULL},        /* space in name */
-      {":method", "GET", ":scheme", "https", ":path", "/", "a", "x\ny", NULL},       /* LF in value */
-      {":method", "GET", ":scheme", "https", ":path", "/", "a", " x", NULL},         /* leading space */
+      {":method", "GET", ":path", "/", NULL},                                       /* no :scheme */
+      {":scheme", "https", ":path", "/", NULL},                                     /* no :method */
+      {":method", "GET", ":scheme", "https", ":path", "", NULL},                    /* empty :path */
+      {":method", "GET", ":method", "GET", ":scheme", "https", ":path", "/", NULL}, /* duplicate */
+      {":method", "GET", ":scheme", "https", ":path", "/", ":status", "200", NULL}, /* response pseudo */
+      {":method", "GET", ":scheme", "https", ":path", "/", ":foo", "x", NULL},      /* unknown pseudo */
+      {":method", "GET", "a", "b", ":scheme", "https", ":path", "/", NULL},         /* pseudo after regular */
+      {":method", "GET", ":scheme", "https", ":path", "/", "Host", "x", NULL},      /* uppercase name */
+      {":method", "GET", ":scheme", "https", ":path", "/", "a b", "x", NULL},       /* space in name */
+      {":method", "GET", ":scheme", "https", ":path", "/", "a", "x\ny", NULL},      /* LF in value */
+      {":method", "GET", ":scheme", "https", ":path", "/", "a", " x", NULL},        /* leading space */
       {":method", "GET", ":scheme", "https", ":path", "/", "connection", "close", NULL},
       {":method", "GET", ":scheme", "https", ":path", "/", "te", "gzip", NULL},
       {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":path", "/", NULL}, /* no authority */
       {":method", "GET", ":protocol", "webtransport", ":scheme", "https", ":path", "/", ":authority", "a", NULL},
-      {":method", "CONNECT", ":scheme", "https", ":authority", "a", NULL},           /* plain CONNECT with scheme */
+      {":method", "CONNECT", ":scheme", "https", ":authority", "a", NULL}, /* plain CONNECT with scheme */
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *why = NULL;
@@ -72,8 +85,8 @@ static void rejects_malformed_requests(void) {
 }
 
 static void protocol_needs_our_connect_setting(void) {
-  const char *const kv[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https",
-                            ":authority", "a", ":path", "/", NULL};
+  const char *const kv[] = {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":authority", "a",
+                            ":path",   "/",       NULL};
   const char *why;
   CHECK_EQ(check_req(kv, 0, &why), WT_ERR_PROTO);
 }
@@ -92,9 +105,12 @@ static void checks_responses_and_trailers(void) {
   CHECK_EQ(wt_h3_headers_check_response(&h, &why), 0);
   CHECK_EQ(h.status, 200);
   wt_h3_headers_free(&h);
-  static const char *const bad[][6] = {
-      {"x", "y", NULL}, {":status", "20", NULL}, {":status", "abc", NULL}, {":status", "600", NULL},
-      {":status", "200", ":status", "200", NULL}, {":status", "200", ":path", "/", NULL}};
+  static const char *const bad[][6] = {{"x", "y", NULL},
+                                       {":status", "20", NULL},
+                                       {":status", "abc", NULL},
+                                       {":status", "600", NULL},
+                                       {":status", "200", ":status", "200", NULL},
+                                       {":status", "200", ":path", "/", NULL}};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     build(&h, bad[i]);
     CHECK_EQ(wt_h3_headers_check_response(&h, &why), WT_ERR_PROTO);
@@ -113,7 +129,8 @@ static void checks_responses_and_trailers(void) {
 static void stores_values_with_embedded_bytes(void) {
   wt_h3_headers h;
   wt_h3_headers_init(&h);
-  for (int i = 0; i < 100; i++) CHECK_EQ(wt_h3_headers_add(&h, "k", 1, "abc", 3), 0);
+  for (int i = 0; i < 100; i++)
+    CHECK_EQ(wt_h3_headers_add(&h, "k", 1, "abc", 3), 0);
   CHECK_EQ(h.n, 100);
   CHECK(strcmp(h.fields[99].value, "abc") == 0);
   CHECK_EQ(h.fields[99].value_len, 3);

@@ -30,11 +30,9 @@ typedef struct collector {
   int abort_rv;
 } collector;
 
-static int collect(void *user_data, const char *name, size_t name_len, const char *value,
-                   size_t value_len) {
+static int collect(void *user_data, const char *name, size_t name_len, const char *value, size_t value_len) {
   collector *c = user_data;
-  if (c->n == MAX_FIELDS || name_len >= sizeof(c->name[0]) || value_len >= sizeof(c->value[0]))
-    return -100;
+  if (c->n == MAX_FIELDS || name_len >= sizeof(c->name[0]) || value_len >= sizeof(c->value[0])) return -100;
   if (name[name_len] != '\0' || value[value_len] != '\0') c->terminated = 0;
   memcpy(c->name[c->n], name, name_len + 1);
   memcpy(c->value[c->n], value, value_len + 1);
@@ -92,7 +90,8 @@ static size_t put_prefixed(uint8_t *p, uint8_t pattern, unsigned prefix, uint64_
 }
 
 #define NFIELDS(a) (sizeof(a) / sizeof((a)[0]))
-#define F(n, v) {n, sizeof(n) - 1, v, sizeof(v) - 1}
+#define F(n, v)                                                                                                        \
+  { n, sizeof(n) - 1, v, sizeof(v) - 1 }
 
 /* Encodes fields into a fresh buffer; returns 1 if the bytes are `hex`
  * (printing them otherwise). */
@@ -101,11 +100,12 @@ static int encodes_to(const wt_qpack_field *f, size_t n, const char *hex) {
   size_t wlen = test_unhex(hex, want);
   wt_buf out;
   wt_buf_init(&out);
-  int ok = wt_qpack_encode(&out, f, n) == 0 && wt_buf_readable(&out) == wlen &&
-           memcmp(wt_buf_rpos(&out), want, wlen) == 0;
+  int ok =
+      wt_qpack_encode(&out, f, n) == 0 && wt_buf_readable(&out) == wlen && memcmp(wt_buf_rpos(&out), want, wlen) == 0;
   if (!ok) {
     fprintf(stderr, "  encoded:");
-    for (size_t i = 0; i < wt_buf_readable(&out); i++) fprintf(stderr, " %02x", wt_buf_rpos(&out)[i]);
+    for (size_t i = 0; i < wt_buf_readable(&out); i++)
+      fprintf(stderr, " %02x", wt_buf_rpos(&out)[i]);
     fprintf(stderr, "\n");
   }
   wt_buf_free(&out);
@@ -118,12 +118,10 @@ static int round_trips(const wt_qpack_field *f, size_t n) {
   wt_buf_init(&out);
   collector *c = new_collector();
   int ok = c && wt_qpack_encode(&out, f, n) == 0 &&
-           wt_qpack_decode(wt_buf_rpos(&out), wt_buf_readable(&out), 0, collect, c) == 0 &&
-           c->n == n && c->terminated;
+           wt_qpack_decode(wt_buf_rpos(&out), wt_buf_readable(&out), 0, collect, c) == 0 && c->n == n && c->terminated;
   for (size_t i = 0; ok && i < n; i++)
     ok = c->name_len[i] == f[i].name_len && memcmp(c->name[i], f[i].name, f[i].name_len) == 0 &&
-         c->value_len[i] == f[i].value_len &&
-         memcmp(c->value[i], f[i].value, f[i].value_len) == 0;
+         c->value_len[i] == f[i].value_len && memcmp(c->value[i], f[i].value, f[i].value_len) == 0;
   free(c);
   wt_buf_free(&out);
   return ok;
@@ -271,7 +269,8 @@ static void test_roundtrip_responses(void) {
 
 static void test_roundtrip_long_and_binary_values(void) {
   char value[1500];
-  for (size_t i = 0; i < sizeof(value); i++) value[i] = (char)(i * 7);
+  for (size_t i = 0; i < sizeof(value); i++)
+    value[i] = (char)(i * 7);
   wt_qpack_field f[2] = {F("x-long", ""), F("cookie", "")};
   f[0].value = value;
   f[0].value_len = sizeof(value);
@@ -287,12 +286,11 @@ static void test_decode_literal_names_and_huffman(void) {
   /* Literal name, both Huffman: custom-key: custom-value (RFC 7541 C.4.3
    * strings); name length 8 overflows the 3-bit prefix (0x2f 0x01). Then
    * :authority (index 0) with a Huffman value, then a raw literal name. */
-  collector *c = decode_hex(
-      "0000"
-      "2f01 25a849e95ba97d7f 89 25a849e95bb8e8b4bf"
-      "50 8c f1e3c2e5f23a6ba0ab90f4ff"
-      "23 616263 03 646566",
-      0, &rv);
+  collector *c = decode_hex("0000"
+                            "2f01 25a849e95ba97d7f 89 25a849e95bb8e8b4bf"
+                            "50 8c f1e3c2e5f23a6ba0ab90f4ff"
+                            "23 616263 03 646566",
+                            0, &rv);
   CHECK(c);
   int ok = rv == 0 && c->n == 3 && c->terminated && field_is(c, 0, "custom-key", "custom-value") &&
            field_is(c, 1, ":authority", "www.example.com") && field_is(c, 2, "abc", "def");
@@ -349,14 +347,14 @@ static void test_reject_negative_base(void) {
 }
 
 static void test_reject_dynamic_references(void) {
-  CHECK_EQ(decode_rv("0000 80"), WT_ERR_PROTO);          /* indexed, T=0 */
-  CHECK_EQ(decode_rv("0000 bf 05"), WT_ERR_PROTO);       /* indexed, T=0, long index */
-  CHECK_EQ(decode_rv("0000 10"), WT_ERR_PROTO);          /* indexed post-base */
-  CHECK_EQ(decode_rv("0000 40 01 61"), WT_ERR_PROTO);    /* name ref, T=0 */
-  CHECK_EQ(decode_rv("0000 60 01 61"), WT_ERR_PROTO);    /* name ref, N=1 T=0 */
-  CHECK_EQ(decode_rv("0000 00 01 61"), WT_ERR_PROTO);    /* post-base name ref */
-  CHECK_EQ(decode_rv("0000 08 01 61"), WT_ERR_PROTO);    /* post-base name ref, N=1 */
-  CHECK_EQ(decode_rv("0000 d1 80"), WT_ERR_PROTO);       /* after a valid line */
+  CHECK_EQ(decode_rv("0000 80"), WT_ERR_PROTO);       /* indexed, T=0 */
+  CHECK_EQ(decode_rv("0000 bf 05"), WT_ERR_PROTO);    /* indexed, T=0, long index */
+  CHECK_EQ(decode_rv("0000 10"), WT_ERR_PROTO);       /* indexed post-base */
+  CHECK_EQ(decode_rv("0000 40 01 61"), WT_ERR_PROTO); /* name ref, T=0 */
+  CHECK_EQ(decode_rv("0000 60 01 61"), WT_ERR_PROTO); /* name ref, N=1 T=0 */
+  CHECK_EQ(decode_rv("0000 00 01 61"), WT_ERR_PROTO); /* post-base name ref */
+  CHECK_EQ(decode_rv("0000 08 01 61"), WT_ERR_PROTO); /* post-base name ref, N=1 */
+  CHECK_EQ(decode_rv("0000 d1 80"), WT_ERR_PROTO);    /* after a valid line */
 }
 
 static void test_reject_static_index_out_of_range(void) {
@@ -369,22 +367,22 @@ static void test_reject_static_index_out_of_range(void) {
 
 static void test_reject_truncation(void) {
   CHECK_EQ(wt_qpack_decode(NULL, 0, 0, collect, NULL), WT_ERR_PROTO);
-  CHECK_EQ(decode_rv("00"), WT_ERR_PROTO);             /* no Delta Base */
-  CHECK_EQ(decode_rv("ff"), WT_ERR_PROTO);             /* RIC continuation missing */
-  CHECK_EQ(decode_rv("00 7f"), WT_ERR_PROTO);          /* Delta Base continuation */
-  CHECK_EQ(decode_rv("0000 ff"), WT_ERR_PROTO);        /* index continuation */
-  CHECK_EQ(decode_rv("0000 ff 80"), WT_ERR_PROTO);     /* ... still continuing */
-  CHECK_EQ(decode_rv("0000 51"), WT_ERR_PROTO);        /* value missing */
-  CHECK_EQ(decode_rv("0000 51 7f"), WT_ERR_PROTO);     /* value length continuation */
-  CHECK_EQ(decode_rv("0000 51 05 2f65"), WT_ERR_PROTO); /* value shorter than its length */
-  CHECK_EQ(decode_rv("0000 23 6162"), WT_ERR_PROTO);   /* name shorter than its length */
-  CHECK_EQ(decode_rv("0000 21 61"), WT_ERR_PROTO);     /* value missing after name */
-  CHECK_EQ(decode_rv("0000 27"), WT_ERR_PROTO);        /* name length continuation */
+  CHECK_EQ(decode_rv("00"), WT_ERR_PROTO);                /* no Delta Base */
+  CHECK_EQ(decode_rv("ff"), WT_ERR_PROTO);                /* RIC continuation missing */
+  CHECK_EQ(decode_rv("00 7f"), WT_ERR_PROTO);             /* Delta Base continuation */
+  CHECK_EQ(decode_rv("0000 ff"), WT_ERR_PROTO);           /* index continuation */
+  CHECK_EQ(decode_rv("0000 ff 80"), WT_ERR_PROTO);        /* ... still continuing */
+  CHECK_EQ(decode_rv("0000 51"), WT_ERR_PROTO);           /* value missing */
+  CHECK_EQ(decode_rv("0000 51 7f"), WT_ERR_PROTO);        /* value length continuation */
+  CHECK_EQ(decode_rv("0000 51 05 2f65"), WT_ERR_PROTO);   /* value shorter than its length */
+  CHECK_EQ(decode_rv("0000 23 6162"), WT_ERR_PROTO);      /* name shorter than its length */
+  CHECK_EQ(decode_rv("0000 21 61"), WT_ERR_PROTO);        /* value missing after name */
+  CHECK_EQ(decode_rv("0000 27"), WT_ERR_PROTO);           /* name length continuation */
   CHECK_EQ(decode_rv("0000 51 84 60a49c"), WT_ERR_PROTO); /* Huffman value cut short */
 }
 
 static void test_reject_bad_huffman(void) {
-  CHECK_EQ(decode_rv("0000 51 84 60a49cff"), 0);          /* "/echo" as control */
+  CHECK_EQ(decode_rv("0000 51 84 60a49cff"), 0);            /* "/echo" as control */
   CHECK_EQ(decode_rv("0000 51 81 ff"), WT_ERR_PROTO);       /* 8 bits of padding */
   CHECK_EQ(decode_rv("0000 51 84 ffffffff"), WT_ERR_PROTO); /* EOS */
   CHECK_EQ(decode_rv("0000 51 81 1e"), WT_ERR_PROTO);       /* padding with a zero */
@@ -468,16 +466,16 @@ static void test_encoder_stream_rejects(void) {
     const char *hex;
     size_t at;
   } cases[] = {
-      {"21", 0},         /* capacity 1 */
-      {"20 3e", 1},      /* capacity 30 after a valid 0 */
-      {"3f 00", 0},      /* capacity 31: rejected at the prefix */
-      {"3f e1 1f", 0},   /* capacity 4096 */
-      {"c0 01 61", 0},   /* insert with static name reference */
-      {"80 01 61", 0},   /* insert with dynamic name reference */
+      {"21", 0},          /* capacity 1 */
+      {"20 3e", 1},       /* capacity 30 after a valid 0 */
+      {"3f 00", 0},       /* capacity 31: rejected at the prefix */
+      {"3f e1 1f", 0},    /* capacity 4096 */
+      {"c0 01 61", 0},    /* insert with static name reference */
+      {"80 01 61", 0},    /* insert with dynamic name reference */
       {"41 61 01 62", 0}, /* insert with literal name */
-      {"61 01 62", 0},   /* insert with Huffman literal name */
-      {"00", 0},         /* duplicate */
-      {"1f 05", 0},      /* duplicate, long index */
+      {"61 01 62", 0},    /* insert with Huffman literal name */
+      {"00", 0},          /* duplicate */
+      {"1f 05", 0},       /* duplicate, long index */
   };
   for (size_t i = 0; i < NFIELDS(cases); i++) {
     size_t at = 99;
@@ -500,12 +498,12 @@ static void test_decoder_stream_rejects(void) {
     const char *hex;
     size_t at;
   } cases[] = {
-      {"80", 0},          /* section acknowledgment, stream 0 */
-      {"84", 0},          /* section acknowledgment, stream 4 */
-      {"41 ff 05", 1},    /* ... after a valid cancellation */
-      {"01", 0},          /* insert count increment 1 */
-      {"00", 0},          /* insert count increment 0 */
-      {"3f 10", 0},       /* insert count increment, long */
+      {"80", 0},       /* section acknowledgment, stream 0 */
+      {"84", 0},       /* section acknowledgment, stream 4 */
+      {"41 ff 05", 1}, /* ... after a valid cancellation */
+      {"01", 0},       /* insert count increment 1 */
+      {"00", 0},       /* insert count increment 0 */
+      {"3f 10", 0},    /* insert count increment, long */
       /* Stream Cancellation whose ID passes 2^62. */
       {"7f ff ff ff ff ff ff ff ff 7f", 9},
       {"7f 80 80 80 80 80 80 80 80 80 00", 10},

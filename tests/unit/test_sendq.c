@@ -20,7 +20,8 @@ static uint8_t byte_at(uint64_t off) { return (uint8_t)(off * 131 + (off >> 9));
 static int append_pattern(wt_sendq *q, size_t len) {
   uint8_t *tmp = malloc(len ? len : 1);
   if (!tmp) return -1;
-  for (size_t i = 0; i < len; i++) tmp[i] = byte_at(q->end + i);
+  for (size_t i = 0; i < len; i++)
+    tmp[i] = byte_at(q->end + i);
   int rv = wt_sendq_append(q, tmp, len);
   free(tmp);
   return rv;
@@ -35,7 +36,8 @@ static int matches(const uint8_t *p, uint64_t off, size_t len) {
 
 static size_t count_chunks(const wt_sendq *q) {
   size_t n = 0;
-  for (const wt_sendq_chunk *c = q->head; c; c = c->next) n++;
+  for (const wt_sendq_chunk *c = q->head; c; c = c->next)
+    n++;
   return n;
 }
 
@@ -263,7 +265,8 @@ static void peeked_pointers_survive_appends(void) {
   CHECK_EQ(wt_sendq_peek(&q, base, len, MAXRUNS), 1);
   const uint8_t *p = base[0];
   wt_sendq_advance(&q, 1000);
-  for (int i = 0; i < 20; i++) CHECK_EQ(append_pattern(&q, 9000), 0);
+  for (int i = 0; i < 20; i++)
+    CHECK_EQ(append_pattern(&q, 9000), 0);
   CHECK(matches(p, 0, 1000));
   CHECK(wt_sendq_peek(&q, base, len, MAXRUNS) >= 1);
   CHECK(base[0] == p + 1000);

@@ -59,16 +59,16 @@ static void rejects_what_rfc9114_forbids(void) {
   wt_h3_settings s;
   uint64_t err;
   static const char *const bad[] = {
-      "02 00",           /* reserved HTTP/2 ENABLE_PUSH */
-      "00 00",           /* reserved 0x00 */
-      "03 3f",           /* MAX_CONCURRENT_STREAMS */
-      "04 00", "05 00",  /* INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE */
-      "33 01 33 01",     /* duplicate */
-      "21 00 21 01",     /* duplicate unknown */
-      "33 02",           /* H3_DATAGRAM must be 0 or 1 */
-      "08 02",           /* ENABLE_CONNECT_PROTOCOL must be 0 or 1 */
-      "ab603742 02",     /* draft-02 enable must be 0 or 1 */
-      "80ffd277 05",     /* draft-04 datagram must be 0 or 1 */
+      "02 00",                /* reserved HTTP/2 ENABLE_PUSH */
+      "00 00",                /* reserved 0x00 */
+      "03 3f",                /* MAX_CONCURRENT_STREAMS */
+      "04 00",       "05 00", /* INITIAL_WINDOW_SIZE, MAX_FRAME_SIZE */
+      "33 01 33 01",          /* duplicate */
+      "21 00 21 01",          /* duplicate unknown */
+      "33 02",                /* H3_DATAGRAM must be 0 or 1 */
+      "08 02",                /* ENABLE_CONNECT_PROTOCOL must be 0 or 1 */
+      "ab603742 02",          /* draft-02 enable must be 0 or 1 */
+      "80ffd277 05",          /* draft-04 datagram must be 0 or 1 */
   };
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     err = 0;
@@ -107,9 +107,12 @@ static void oversized_payload_is_refused(void) {
 }
 
 static void written_frame_round_trips_with_grease(void) {
-  wt_setting in[] = {{H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1}, {H3_SETTING_H3_DATAGRAM, 1},
-                     {H3_SETTING_WT_ENABLED, 1},           {H3_SETTING_WT_ENABLE_DRAFT02, 1},
-                     {H3_SETTING_WT_MAX_SESSIONS, 1},      {H3_SETTING_WT_MAX_SESSIONS_DRAFT07, 1},
+  wt_setting in[] = {{H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1},
+                     {H3_SETTING_H3_DATAGRAM, 1},
+                     {H3_SETTING_WT_ENABLED, 1},
+                     {H3_SETTING_WT_ENABLE_DRAFT02, 1},
+                     {H3_SETTING_WT_MAX_SESSIONS, 1},
+                     {H3_SETTING_WT_MAX_SESSIONS_DRAFT07, 1},
                      {H3_SETTING_MAX_FIELD_SECTION_SIZE, 16384}};
   wt_buf b;
   wt_buf_init(&b);

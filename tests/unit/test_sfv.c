@@ -65,7 +65,8 @@ typedef struct input {
   size_t len;
 } input;
 
-#define IN(lit) {lit, sizeof(lit) - 1}
+#define IN(lit)                                                                                                        \
+  { lit, sizeof(lit) - 1 }
 
 /* Index of the first case the list parser does not refuse with
  * WT_ERR_PROTO, or -1 when all are refused. */
@@ -209,7 +210,8 @@ static void test_list_rfc_minimum_sizes(void) {
   enum { N = 1024 };
   const char **names = malloc(N * sizeof(*names));
   CHECK(names != NULL);
-  for (int i = 0; i < N; i++) names[i] = "p";
+  for (int i = 0; i < N; i++)
+    names[i] = "p";
   wt_buf b;
   wt_buf_init(&b);
   int rv = wt_sfv_serialize_string_list(&b, names, N);
@@ -223,13 +225,17 @@ static void test_list_rfc_minimum_sizes(void) {
   static char big[4096];
   size_t k = 0;
   big[k++] = '"';
-  for (int i = 0; i < 1024; i++) big[k++] = 'a' + i % 26;
+  for (int i = 0; i < 1024; i++)
+    big[k++] = 'a' + i % 26;
   big[k++] = '"';
   big[k++] = ';';
-  for (int i = 0; i < 64; i++) big[k++] = 'k';
-  for (int i = 0; i < 256; i++) k += (size_t)snprintf(big + k, sizeof(big) - k, ";p%d", i);
+  for (int i = 0; i < 64; i++)
+    big[k++] = 'k';
+  for (int i = 0; i < 256; i++)
+    k += (size_t)snprintf(big + k, sizeof(big) - k, ";p%d", i);
   big[k++] = ',';
-  for (int i = 0; i < 512; i++) big[k++] = 'T';
+  for (int i = 0; i < 512; i++)
+    big[k++] = 'T';
   big[k] = '\0';
   CHECK_EQ(parse_list(big, 1, &c), 0);
   CHECK_EQ(c.n, 2);
@@ -251,19 +257,15 @@ static void test_item_spaces_parameters_escapes(void) {
   static const struct {
     const char *in, *want;
   } cases[] = {
-      {"  \"x\"  ", "x"},
-      {"\"x\";a=1;b", "x"},
-      {"\"x\"; a=\"y\";c=:AA==:", "x"},
-      {"\"a\\\"b\\\\\"", "a\"b\\"},
-      {"\"\"", ""},
+      {"  \"x\"  ", "x"},           {"\"x\";a=1;b", "x"}, {"\"x\"; a=\"y\";c=:AA==:", "x"},
+      {"\"a\\\"b\\\\\"", "a\"b\\"}, {"\"\"", ""},
   };
   for (size_t i = 0; i < COUNT(cases); i++) {
     wt_buf b;
     wt_buf_init(&b);
     int rv = parse_item_n(cases[i].in, strlen(cases[i].in), 0, &b);
     size_t len = b.len;
-    int same =
-        rv == 0 && len == strlen(cases[i].want) && memcmp(b.data, cases[i].want, len + 1) == 0;
+    int same = rv == 0 && len == strlen(cases[i].want) && memcmp(b.data, cases[i].want, len + 1) == 0;
     wt_buf_free(&b);
     if (!same) fprintf(stderr, "case %zu [%s] returned %d\n", i, cases[i].in, rv);
     CHECK(same);
@@ -314,18 +316,15 @@ static void test_tokens_only_when_allowed(void) {
 
 static void test_reject_bad_strings(void) {
   static const input cases[] = {
-      IN("\"abc"),         /* unterminated */
-      IN("\""),            /* only the opening quote */
-      IN("\"a\\n\""),      /* escapes are only \" and \\ */
-      IN("\"a\\'\""),
-      IN("\"a\\"),         /* backslash at the end of input */
-      IN("\"a\\\""),       /* escaped closing quote leaves it unterminated */
-      IN("\"a\tb\""),      /* HTAB is not printable ASCII */
-      IN("\"a\x01\""),
-      IN("\"a\x7f\""),
-      IN("\"f\xc3\xbc\""), /* raw UTF-8 */
-      IN("\"a\0b\""),      /* embedded NUL */
-      IN("'a'"),           /* single quotes do not delimit */
+      IN("\"abc"),                                           /* unterminated */
+      IN("\""),                                              /* only the opening quote */
+      IN("\"a\\n\""),                                        /* escapes are only \" and \\ */
+      IN("\"a\\'\""),  IN("\"a\\"),                          /* backslash at the end of input */
+      IN("\"a\\\""),                                         /* escaped closing quote leaves it unterminated */
+      IN("\"a\tb\""),                                        /* HTAB is not printable ASCII */
+      IN("\"a\x01\""), IN("\"a\x7f\""), IN("\"f\xc3\xbc\""), /* raw UTF-8 */
+      IN("\"a\0b\""),                                        /* embedded NUL */
+      IN("'a'"),                                             /* single quotes do not delimit */
   };
   CHECK_EQ(first_list_not_refused(cases, COUNT(cases), 1), -1);
   CHECK_EQ(first_item_not_refused(cases, COUNT(cases), 1), -1);
@@ -333,18 +332,14 @@ static void test_reject_bad_strings(void) {
 
 static void test_reject_bad_separators(void) {
   static const input cases[] = {
-      IN("\"a\","),       /* trailing comma */
-      IN("\"a\", "),      /* trailing comma, then OWS */
-      IN("\"a\",\t"),
-      IN(",\"a\""),       /* leading comma */
-      IN(","),
-      IN("\"a\",,\"b\""), /* empty member */
-      IN("\"a\" \"b\""),  /* missing comma */
-      IN("\"a\"\"b\""),
-      IN("\"a\" ;q=1"),   /* parameters must follow the item directly */
-      IN("\"a\"x"),       /* garbage after an item */
-      IN("\"a\" x"),
-      IN("\"a\"\0"),      /* embedded NUL after an item */
+      IN("\"a\","),                          /* trailing comma */
+      IN("\"a\", "),                         /* trailing comma, then OWS */
+      IN("\"a\",\t"),    IN(",\"a\""),       /* leading comma */
+      IN(","),           IN("\"a\",,\"b\""), /* empty member */
+      IN("\"a\" \"b\""),                     /* missing comma */
+      IN("\"a\"\"b\""),  IN("\"a\" ;q=1"),   /* parameters must follow the item directly */
+      IN("\"a\"x"),                          /* garbage after an item */
+      IN("\"a\" x"),     IN("\"a\"\0"),      /* embedded NUL after an item */
       IN("\"a\";q=1 2"),
   };
   CHECK_EQ(first_list_not_refused(cases, COUNT(cases), 1), -1);
@@ -359,13 +354,10 @@ static void test_reject_bad_field_whitespace(void) {
       IN("\x0b\"a\""),
   };
   static const input item_cases[] = {
-      IN(""),             /* an Item cannot be empty */
-      IN("   "),
-      IN("\t\"a\""),
-      IN("\"a\"\t"),      /* an Item's end is SP only */
-      IN("\"a\" \t "),
-      IN("\"a\", \"b\""), /* a List is not an Item */
-      IN("\"a\" x"),      /* garbage after the item */
+      IN(""),                                             /* an Item cannot be empty */
+      IN("   "),       IN("\t\"a\""),      IN("\"a\"\t"), /* an Item's end is SP only */
+      IN("\"a\" \t "), IN("\"a\", \"b\""),                /* a List is not an Item */
+      IN("\"a\" x"),                                      /* garbage after the item */
       IN("\"a\"\0"),
   };
   CHECK_EQ(first_list_not_refused(list_cases, COUNT(list_cases), 1), -1);
@@ -376,9 +368,19 @@ static void test_reject_bad_field_whitespace(void) {
  * whole field, even when it is well-formed. */
 static void test_reject_other_member_types(void) {
   static const input items[] = {
-      IN("1"),      IN("-1"),          IN("1.5"),      IN("?1"),      IN("?0"),
-      IN(":aGk=:"), IN("@1659578233"), IN("%\"a\""),   IN("(\"a\")"), IN("()"),
-      IN("(\"a\" \"b\");q=1"),          IN("=a"),       IN("<a>"),
+      IN("1"),
+      IN("-1"),
+      IN("1.5"),
+      IN("?1"),
+      IN("?0"),
+      IN(":aGk=:"),
+      IN("@1659578233"),
+      IN("%\"a\""),
+      IN("(\"a\")"),
+      IN("()"),
+      IN("(\"a\" \"b\");q=1"),
+      IN("=a"),
+      IN("<a>"),
   };
   static const input in_lists[] = {IN("\"a\", 1"), IN("\"a\", (\"b\")"), IN("\"a\", ?1")};
   CHECK_EQ(first_list_not_refused(items, COUNT(items), 1), -1);
@@ -396,66 +398,61 @@ static void test_reject_tokens_unless_allowed(void) {
 
 static void test_reject_bad_parameter_syntax(void) {
   static const input cases[] = {
-      IN("\"a\";A=1"),   /* keys are lowercase */
-      IN("\"a\";aB=1"),  /* ... throughout: "B" is then garbage */
-      IN("\"a\";=1"),    /* parameter without key */
-      IN("\"a\";"),      /* ";" with nothing after */
-      IN("\"a\"; "),
-      IN("\"a\";1a=1"),  /* a key starts with lcalpha or "*" */
-      IN("\"a\";_a=1"),
-      IN("\"a\";a="),    /* "=" needs a value */
-      IN("\"a\";a= 1"),
-      IN("\"a\";a =1"),
-      IN("\"a\";a=b=c"),
-      IN("\"a\";a=(1)"), /* parameter values are bare items */
+      IN("\"a\";A=1"),                    /* keys are lowercase */
+      IN("\"a\";aB=1"),                   /* ... throughout: "B" is then garbage */
+      IN("\"a\";=1"),                     /* parameter without key */
+      IN("\"a\";"),                       /* ";" with nothing after */
+      IN("\"a\"; "),    IN("\"a\";1a=1"), /* a key starts with lcalpha or "*" */
+      IN("\"a\";_a=1"), IN("\"a\";a="),   /* "=" needs a value */
+      IN("\"a\";a= 1"), IN("\"a\";a =1"), IN("\"a\";a=b=c"), IN("\"a\";a=(1)"), /* parameter values are bare items */
   };
   CHECK_EQ(first_list_not_refused(cases, COUNT(cases), 1), -1);
 }
 
 static void test_reject_bad_parameter_values(void) {
   static const input cases[] = {
-      IN("\"a\";n=-"),                  /* sign without digits */
+      IN("\"a\";n=-"), /* sign without digits */
       IN("\"a\";n=--1"),
-      IN("\"a\";n=1234567890123456"),   /* 16 integer digits */
-      IN("\"a\";n=1234567890123.1"),    /* 13 digits before "." */
-      IN("\"a\";n=1."),                 /* no fraction */
-      IN("\"a\";n=1.1234"),             /* 4 fraction digits */
+      IN("\"a\";n=1234567890123456"), /* 16 integer digits */
+      IN("\"a\";n=1234567890123.1"),  /* 13 digits before "." */
+      IN("\"a\";n=1."),               /* no fraction */
+      IN("\"a\";n=1.1234"),           /* 4 fraction digits */
       IN("\"a\";n=1.2.3"),
-      IN("\"a\";s=\"abc"),              /* unterminated string */
+      IN("\"a\";s=\"abc"), /* unterminated string */
       IN("\"a\";s=\"\\x\""),
-      IN("\"a\";b=:aGVsbG8="),          /* unterminated byte sequence */
-      IN("\"a\";b=:=aGVsbG8=:"),        /* padding first */
-      IN("\"a\";b=:a=GVsbG8=:"),        /* padding in the middle */
-      IN("\"a\";b=:aGVsbG8.:"),         /* not base64 */
+      IN("\"a\";b=:aGVsbG8="),   /* unterminated byte sequence */
+      IN("\"a\";b=:=aGVsbG8=:"), /* padding first */
+      IN("\"a\";b=:a=GVsbG8=:"), /* padding in the middle */
+      IN("\"a\";b=:aGVsbG8.:"),  /* not base64 */
       IN("\"a\";b=:aGVs bG8=:"),
-      IN("\"a\";b=:_-Ah:"),             /* base64url */
-      IN("\"a\";b=:a:"),                /* a lone sextet decodes to nothing */
-      IN("\"a\";b=:ab=:"),              /* wrong padding */
+      IN("\"a\";b=:_-Ah:"), /* base64url */
+      IN("\"a\";b=:a:"),    /* a lone sextet decodes to nothing */
+      IN("\"a\";b=:ab=:"),  /* wrong padding */
       IN("\"a\";b=:abcd====:"),
-      IN("\"a\";t=?"),                  /* boolean without value */
+      IN("\"a\";t=?"), /* boolean without value */
       IN("\"a\";t=?2"),
       IN("\"a\";t=?true"),
-      IN("\"a\";d=@"),                  /* date without number */
-      IN("\"a\";d=@1.5"),               /* dates are integers */
+      IN("\"a\";d=@"),    /* date without number */
+      IN("\"a\";d=@1.5"), /* dates are integers */
       IN("\"a\";d=@1000000000000000"),
-      IN("\"a\";d=%abc"),               /* display string without quotes */
-      IN("\"a\";d=%\"abc"),             /* unterminated */
-      IN("\"a\";d=%\"%C3%BC\""),        /* hex must be lowercase */
-      IN("\"a\";d=%\"%c3\""),           /* truncated UTF-8 */
-      IN("\"a\";d=%\"%c3%28\""),        /* bad continuation byte */
-      IN("\"a\";d=%\"%c0%80\""),        /* overlong, 2 bytes */
-      IN("\"a\";d=%\"%e0%9f%bf\""),     /* overlong, 3 bytes */
-      IN("\"a\";d=%\"%f0%8f%bf%bf\""),  /* overlong, 4 bytes */
-      IN("\"a\";d=%\"%ed%a0%80\""),     /* surrogate */
-      IN("\"a\";d=%\"%f4%90%80%80\""),  /* above U+10FFFF */
-      IN("\"a\";d=%\"%f5%80%80%80\""),  /* no lead byte above f4 */
-      IN("\"a\";d=%\"%80\""),           /* continuation without lead */
-      IN("\"a\";d=%\"%2\""),            /* one hex digit */
-      IN("\"a\";d=%\"%"),               /* input ends after "%" ... */
-      IN("\"a\";d=%\"%2"),              /* ... or after one hex digit */
-      IN("\"a\";d=%\"\xc3\xbc\""),      /* raw non-ASCII */
+      IN("\"a\";d=%abc"),              /* display string without quotes */
+      IN("\"a\";d=%\"abc"),            /* unterminated */
+      IN("\"a\";d=%\"%C3%BC\""),       /* hex must be lowercase */
+      IN("\"a\";d=%\"%c3\""),          /* truncated UTF-8 */
+      IN("\"a\";d=%\"%c3%28\""),       /* bad continuation byte */
+      IN("\"a\";d=%\"%c0%80\""),       /* overlong, 2 bytes */
+      IN("\"a\";d=%\"%e0%9f%bf\""),    /* overlong, 3 bytes */
+      IN("\"a\";d=%\"%f0%8f%bf%bf\""), /* overlong, 4 bytes */
+      IN("\"a\";d=%\"%ed%a0%80\""),    /* surrogate */
+      IN("\"a\";d=%\"%f4%90%80%80\""), /* above U+10FFFF */
+      IN("\"a\";d=%\"%f5%80%80%80\""), /* no lead byte above f4 */
+      IN("\"a\";d=%\"%80\""),          /* continuation without lead */
+      IN("\"a\";d=%\"%2\""),           /* one hex digit */
+      IN("\"a\";d=%\"%"),              /* input ends after "%" ... */
+      IN("\"a\";d=%\"%2"),             /* ... or after one hex digit */
+      IN("\"a\";d=%\"\xc3\xbc\""),     /* raw non-ASCII */
       IN("\"a\";d=%\"\t\""),
-      IN("\"a\";x=<1>"),                /* no bare item starts with "<" */
+      IN("\"a\";x=<1>"), /* no bare item starts with "<" */
   };
   CHECK_EQ(first_list_not_refused(cases, COUNT(cases), 1), -1);
 }
@@ -506,7 +503,8 @@ static void test_serialize_string(void) {
 
 static void test_serialize_string_round_trip(void) {
   char all[96];
-  for (int i = 0; i < 95; i++) all[i] = (char)(0x20 + i); /* every printable byte */
+  for (int i = 0; i < 95; i++)
+    all[i] = (char)(0x20 + i); /* every printable byte */
   wt_buf ser, back;
   wt_buf_init(&ser);
   wt_buf_init(&back);
@@ -545,7 +543,8 @@ static void test_serialize_list_round_trip(void) {
   wt_buf_free(&b);
   CHECK_EQ(rv, 0);
   CHECK_EQ(c.n, 3);
-  for (int i = 0; i < 3; i++) CHECK(strcmp(c.member[i], names[i]) == 0);
+  for (int i = 0; i < 3; i++)
+    CHECK(strcmp(c.member[i], names[i]) == 0);
 }
 
 /* An empty List is sent by omitting the field, so nothing is appended; a

@@ -85,7 +85,8 @@ static void buf_consume_advances_and_resets_when_drained(void) {
 
 static void buf_reuses_consumed_space_before_growing(void) {
   uint8_t chunk[64];
-  for (size_t i = 0; i < sizeof(chunk); i++) chunk[i] = (uint8_t)i;
+  for (size_t i = 0; i < sizeof(chunk); i++)
+    chunk[i] = (uint8_t)i;
   wt_buf b;
   wt_buf_init(&b);
   CHECK_EQ(wt_buf_append(&b, chunk, 64), 0);
@@ -104,7 +105,8 @@ static void buf_reuses_consumed_space_before_growing(void) {
 
 static void buf_grows_keeping_unread_bytes(void) {
   uint8_t chunk[64];
-  for (size_t i = 0; i < sizeof(chunk); i++) chunk[i] = (uint8_t)(i * 3);
+  for (size_t i = 0; i < sizeof(chunk); i++)
+    chunk[i] = (uint8_t)(i * 3);
   wt_buf b;
   wt_buf_init(&b);
   CHECK_EQ(wt_buf_append(&b, chunk, 64), 0);
@@ -226,7 +228,8 @@ static void cidmap_accepts_20_bytes_rejects_21(void) {
   wt_cidmap m;
   CHECK_EQ(wt_cidmap_init(&m, 7), 0);
   uint8_t k[21];
-  for (int i = 0; i < 21; i++) k[i] = (uint8_t)(0xa0 + i);
+  for (int i = 0; i < 21; i++)
+    k[i] = (uint8_t)(0xa0 + i);
   int v;
   CHECK_EQ(wt_cidmap_put(&m, k, 20, &v), 0);
   CHECK(wt_cidmap_get(&m, k, 20) == &v);
@@ -243,9 +246,11 @@ static void cidmap_lengths_of_one_prefix_are_distinct_keys(void) {
   CHECK_EQ(wt_cidmap_init(&m, 3), 0);
   uint8_t k[WT_CID_MAX] = {0};
   int vals[WT_CID_MAX + 1];
-  for (size_t len = 0; len <= WT_CID_MAX; len++) CHECK_EQ(wt_cidmap_put(&m, k, len, &vals[len]), 0);
+  for (size_t len = 0; len <= WT_CID_MAX; len++)
+    CHECK_EQ(wt_cidmap_put(&m, k, len, &vals[len]), 0);
   CHECK_EQ(m.count, WT_CID_MAX + 1);
-  for (size_t len = 0; len <= WT_CID_MAX; len++) CHECK(wt_cidmap_get(&m, k, len) == &vals[len]);
+  for (size_t len = 0; len <= WT_CID_MAX; len++)
+    CHECK(wt_cidmap_get(&m, k, len) == &vals[len]);
   CHECK(wt_cidmap_del(&m, k, 8) == &vals[8]);
   CHECK(wt_cidmap_get(&m, k, 8) == NULL);
   CHECK(wt_cidmap_get(&m, k, 7) == &vals[7]);
@@ -273,10 +278,12 @@ static void random_cids(wt_cid *keys, size_t n) {
       if (rng() % 4 == 0) {
         c->data[c->len - 1] = (uint8_t)rng();
       } else {
-        for (size_t k = 0; k < c->len; k++) c->data[k] = (uint8_t)rng();
+        for (size_t k = 0; k < c->len; k++)
+          c->data[k] = (uint8_t)rng();
       }
       dup = 0;
-      for (size_t j = 0; j < i && !dup; j++) dup = memcmp(&keys[j], c, sizeof(*c)) == 0;
+      for (size_t j = 0; j < i && !dup; j++)
+        dup = memcmp(&keys[j], c, sizeof(*c)) == 0;
     } while (dup);
   }
 }
@@ -363,14 +370,17 @@ static void idmap_put_get_del_small_and_large_keys(void) {
   int vals[6];
   wt_idmap m;
   wt_idmap_init(&m);
-  for (size_t i = 0; i < 6; i++) CHECK_EQ(wt_idmap_put(&m, keys[i], &vals[i]), 0);
+  for (size_t i = 0; i < 6; i++)
+    CHECK_EQ(wt_idmap_put(&m, keys[i], &vals[i]), 0);
   CHECK_EQ(m.count, 6);
-  for (size_t i = 0; i < 6; i++) CHECK(wt_idmap_get(&m, keys[i]) == &vals[i]);
+  for (size_t i = 0; i < 6; i++)
+    CHECK(wt_idmap_get(&m, keys[i]) == &vals[i]);
   CHECK(wt_idmap_get(&m, 2) == NULL);
   CHECK(wt_idmap_del(&m, 0) == &vals[0]);
   CHECK(wt_idmap_get(&m, 0) == NULL);
   CHECK(wt_idmap_del(&m, 0) == NULL);
-  for (size_t i = 1; i < 6; i++) CHECK(wt_idmap_get(&m, keys[i]) == &vals[i]);
+  for (size_t i = 1; i < 6; i++)
+    CHECK(wt_idmap_get(&m, keys[i]) == &vals[i]);
   CHECK_EQ(m.count, 5);
   wt_idmap_free(&m);
 }
@@ -444,7 +454,8 @@ static void idmap_full_small_table_survives_churn(void) {
   for (int round = 0; round < 300; round++) {
     uint64_t keys[NSMALL_IDS];
     int present[NSMALL_IDS] = {0}, value[NSMALL_IDS];
-    for (size_t i = 0; i < NSMALL_IDS; i++) keys[i] = (rng() % 1000) * NSMALL_IDS + i;
+    for (size_t i = 0; i < NSMALL_IDS; i++)
+      keys[i] = (rng() % 1000) * NSMALL_IDS + i;
     wt_idmap m;
     wt_idmap_init(&m);
     for (int step = 0; step < 300; step++) {
@@ -469,8 +480,10 @@ static void idmap_iteration_visits_every_key_once(void) {
   memset(seen, 0, sizeof(seen));
   wt_idmap m;
   wt_idmap_init(&m);
-  for (size_t i = 0; i < NIDS; i++) CHECK_EQ(wt_idmap_put(&m, 4 * (uint64_t)i + 1, &value[i]), 0);
-  for (size_t i = 0; i < NIDS; i += 3) CHECK(wt_idmap_del(&m, 4 * (uint64_t)i + 1) == &value[i]);
+  for (size_t i = 0; i < NIDS; i++)
+    CHECK_EQ(wt_idmap_put(&m, 4 * (uint64_t)i + 1, &value[i]), 0);
+  for (size_t i = 0; i < NIDS; i += 3)
+    CHECK(wt_idmap_del(&m, 4 * (uint64_t)i + 1) == &value[i]);
   size_t visited = 0;
   for (size_t s = 0; s < m.cap; s++) {
     if (!wt_idmap_used(&m, s)) continue;
@@ -482,7 +495,8 @@ static void idmap_iteration_visits_every_key_once(void) {
     visited++;
   }
   CHECK_EQ(visited, m.count);
-  for (size_t i = 0; i < NIDS; i++) CHECK_EQ(seen[i], i % 3 ? 1 : 0);
+  for (size_t i = 0; i < NIDS; i++)
+    CHECK_EQ(seen[i], i % 3 ? 1 : 0);
   wt_idmap_free(&m);
 }
 
@@ -635,8 +649,8 @@ static void timerheap_drains_in_expiry_order(void) {
 static int url_is(const char *in, const char *host, const char *authority, uint16_t port, const char *path) {
   wt_url u;
   int rv = wt_url_parse(in, &u);
-  int ok = rv == 0 && strcmp(u.host, host) == 0 && strcmp(u.authority, authority) == 0 && u.port == port &&
-           u.path && strcmp(u.path, path) == 0;
+  int ok = rv == 0 && strcmp(u.host, host) == 0 && strcmp(u.authority, authority) == 0 && u.port == port && u.path &&
+           strcmp(u.path, path) == 0;
   wt_url_free(&u);
   return ok;
 }
@@ -774,9 +788,9 @@ static int utf8_ok(const char *hex) {
 static void utf8_accepts_well_formed_text(void) {
   CHECK(utf8_ok(""));
   CHECK(utf8_ok("61 62 63 00 7f"));
-  CHECK(utf8_ok("c2 80  df bf  c3 a9"));         /* U+0080, U+07FF, é */
-  CHECK(utf8_ok("e0 a0 80  e2 82 ac  ef bf bf")); /* U+0800, €, U+FFFF */
-  CHECK(utf8_ok("ed 9f bf  ee 80 80"));          /* U+D7FF, U+E000 */
+  CHECK(utf8_ok("c2 80  df bf  c3 a9"));                   /* U+0080, U+07FF, é */
+  CHECK(utf8_ok("e0 a0 80  e2 82 ac  ef bf bf"));          /* U+0800, €, U+FFFF */
+  CHECK(utf8_ok("ed 9f bf  ee 80 80"));                    /* U+D7FF, U+E000 */
   CHECK(utf8_ok("f0 90 80 80  f0 9d 84 9e  f4 8f bf bf")); /* U+10000, 𝄞, U+10FFFF */
 }
 
@@ -846,7 +860,8 @@ static void utf8_truncate_finds_largest_boundary(void) {
     size_t r = wt_utf8_truncate(s, n, max);
     CHECK(r <= max);
     CHECK(wt_utf8_valid(s, r));
-    for (size_t k = r + 1; k <= max; k++) CHECK(!wt_utf8_valid(s, k));
+    for (size_t k = r + 1; k <= max; k++)
+      CHECK(!wt_utf8_valid(s, k));
   }
 }
 
@@ -854,12 +869,14 @@ static void utf8_truncate_finds_largest_boundary(void) {
 
 static void hex_sha256_writes_lowercase_digits(void) {
   uint8_t h[32];
-  for (int i = 0; i < 32; i++) h[i] = (uint8_t)(i * 0x11 + 0x0f);
+  for (int i = 0; i < 32; i++)
+    h[i] = (uint8_t)(i * 0x11 + 0x0f);
   char out[65];
   memset(out, 'x', sizeof(out));
   wt_hex_sha256(h, out);
   char want[65];
-  for (int i = 0; i < 32; i++) snprintf(want + 2 * i, 3, "%02x", h[i]);
+  for (int i = 0; i < 32; i++)
+    snprintf(want + 2 * i, 3, "%02x", h[i]);
   CHECK(strcmp(out, want) == 0);
   CHECK_EQ(strlen(out), 64);
 }
@@ -867,7 +884,8 @@ static void hex_sha256_writes_lowercase_digits(void) {
 static void hex_round_trips(void) {
   uint8_t h[32], back[32];
   for (int round = 0; round < 20; round++) {
-    for (int i = 0; i < 32; i++) h[i] = (uint8_t)rng();
+    for (int i = 0; i < 32; i++)
+      h[i] = (uint8_t)rng();
     char text[65];
     wt_hex_sha256(h, text);
     memset(back, 0, sizeof(back));

@@ -16,14 +16,7 @@ static const struct {
   uint64_t v;
   size_t size;
 } boundaries[] = {
-    {0, 1},
-    {63, 1},
-    {64, 2},
-    {16383, 2},
-    {16384, 4},
-    {(1ULL << 30) - 1, 4},
-    {1ULL << 30, 8},
-    {WT_VARINT_MAX, 8},
+    {0, 1}, {63, 1}, {64, 2}, {16383, 2}, {16384, 4}, {(1ULL << 30) - 1, 4}, {1ULL << 30, 8}, {WT_VARINT_MAX, 8},
 };
 #define NBOUNDARIES (sizeof(boundaries) / sizeof(boundaries[0]))
 
@@ -40,7 +33,8 @@ static const struct {
 #define NRFC (sizeof(rfc_examples) / sizeof(rfc_examples[0]))
 
 static void size_is_minimal_at_boundaries(void) {
-  for (size_t i = 0; i < NBOUNDARIES; i++) CHECK_EQ(wt_varint_size(boundaries[i].v), boundaries[i].size);
+  for (size_t i = 0; i < NBOUNDARIES; i++)
+    CHECK_EQ(wt_varint_size(boundaries[i].v), boundaries[i].size);
 }
 
 static void write_then_read_round_trips_at_boundaries(void) {
@@ -155,12 +149,14 @@ static size_t read_all_split(const uint8_t *p, const uint8_t *end, size_t split,
 static void reader_handles_every_split_of_several_varints(void) {
   uint8_t buf[64];
   uint8_t *p = buf;
-  for (size_t i = 0; i < NBOUNDARIES; i++) p = wt_varint_write(p, boundaries[i].v);
+  for (size_t i = 0; i < NBOUNDARIES; i++)
+    p = wt_varint_write(p, boundaries[i].v);
   size_t total = (size_t)(p - buf);
   for (size_t split = 0; split <= total; split++) {
     uint64_t got[NBOUNDARIES + 1];
     CHECK_EQ(read_all_split(buf, p, split, got), NBOUNDARIES);
-    for (size_t i = 0; i < NBOUNDARIES; i++) CHECK(got[i] == boundaries[i].v);
+    for (size_t i = 0; i < NBOUNDARIES; i++)
+      CHECK(got[i] == boundaries[i].v);
   }
 }
 

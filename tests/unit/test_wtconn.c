@@ -82,8 +82,10 @@ static void push(int to, int kind, int64_t sid, const uint8_t *d, size_t n, int 
   e->len = n;
   e->fin = fin;
   e->code = code;
-  if (q_tail) q_tail->next = e;
-  else q_head = e;
+  if (q_tail)
+    q_tail->next = e;
+  else
+    q_head = e;
   q_tail = e;
 }
 
@@ -91,8 +93,10 @@ static void push(int to, int kind, int64_t sid, const uint8_t *d, size_t n, int 
 static int io_open(void *ctx, int bidi, int64_t *sid) {
   side *sd = ctx;
   *sid = bidi ? sd->next_bidi : sd->next_uni;
-  if (bidi) sd->next_bidi += 4;
-  else sd->next_uni += 4;
+  if (bidi)
+    sd->next_bidi += 4;
+  else
+    sd->next_uni += 4;
   return 0;
 }
 static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
@@ -189,7 +193,8 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
   dgram_room = 1200;
   for (int i = 0; i < 2; i++) {
     if (S[i].c) wt_conn_free(S[i].c);
-    for (int k = 0; k < 256; k++) wt_buf_free(&S[i].wire[k]);
+    for (int k = 0; k < 256; k++)
+      wt_buf_free(&S[i].wire[k]);
     memset(&S[i], 0, sizeof(S[i]));
     side *sd = &S[i];
     sd->idx = i;
@@ -243,13 +248,15 @@ static void pump(void) {
   dispatch();
   for (int rounds = 0; rounds < 100000; rounds++) {
     pev **pp = &q_head, *e = NULL;
-    while (*pp && (*pp)->sid == hold_sid && hold_sid >= 0) pp = &(*pp)->next;
+    while (*pp && (*pp)->sid == hold_sid && hold_sid >= 0)
+      pp = &(*pp)->next;
     e = *pp;
     if (!e) return;
     *pp = e->next;
     if (q_tail == e) {
       q_tail = NULL;
-      for (pev *t = q_head; t; t = t->next) q_tail = t;
+      for (pev *t = q_head; t; t = t->next)
+        q_tail = t;
     }
     deliver(e);
     free(e->data);
@@ -306,7 +313,8 @@ static void echo_app(side *sd, const wt_event *ev) {
 static void collect_app(side *sd, const wt_event *ev) {
   wt_stream *st;
   if (ev->type == WT_EV_SESSION_STREAM)
-    while (wt_session_accept_stream(ev->session, &st) == 0) sd->last_stream = st;
+    while (wt_session_accept_stream(ev->session, &st) == 0)
+      sd->last_stream = st;
   if (ev->type == WT_EV_STREAM_READABLE) {
     int fin = 0;
     ssize_t n;
@@ -327,8 +335,8 @@ static wt_session *open_session(unsigned mask) {
   return S[0].nev[WT_EV_SESSION_READY] == 1 && S[1].nev[WT_EV_SESSION_READY] == 1 ? cs : NULL;
 }
 
-#define OPEN_SESSION(mask)                   \
-  wt_session *cs = open_session(mask);       \
+#define OPEN_SESSION(mask)                                                                                             \
+  wt_session *cs = open_session(mask);                                                                                 \
   CHECK(cs != NULL)
 
 /* The :status of the response the server wrote on `sid`. */
@@ -390,8 +398,8 @@ static void refused_session_reports_the_status(void) {
 static void plain_requests_get_405(void) {
   setup(WT_DRAFT_MASK_ALL, 1 << 20);
   pump();
-  static const wt_qpack_field get[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                       {":authority", 10, "a", 1}, {":path", 5, "/echo", 5}};
+  static const wt_qpack_field get[] = {
+      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":authority", 10, "a", 1}, {":path", 5, "/echo", 5}};
   int64_t sid;
   CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, &sid), 0);
   pump();
@@ -456,7 +464,8 @@ static void datagrams_echo_and_overflow_is_counted(void) {
   CHECK_EQ(wt_session_receive_datagram(cs, buf, sizeof(buf)), WT_ERR_AGAIN);
   /* The client's queue holds 4; the 5th and 6th are dropped and counted. */
   S[1].app = NULL;
-  for (int i = 0; i < 6; i++) wt_session_send_datagram(S[1].s, "x", 1);
+  for (int i = 0; i < 6; i++)
+    wt_session_send_datagram(S[1].s, "x", 1);
   pump();
   uint64_t sd, rd;
   wt_session_datagram_drops(cs, &sd, &rd);
@@ -586,7 +595,10 @@ static void streams_before_the_session_are_buffered(void) {
   pump();
   /* Stream 14: the client's first uni stream after its control/QPACK ones. */
   S[0].next_uni += 4;
-  wt_conn_on_stream_data(S[1].c, 14, (const uint8_t *)"\x40\x54\x00" "early", 8, 1);
+  wt_conn_on_stream_data(S[1].c, 14,
+                         (const uint8_t *)"\x40\x54\x00"
+                                          "early",
+                         8, 1);
   dispatch();
   CHECK_EQ(S[1].got_len, 0);
   wt_session *cs = connect_session(NULL);
@@ -600,7 +612,8 @@ static void streams_before_the_session_are_buffered(void) {
 static void too_many_early_streams_are_refused(void) {
   setup(WT_DRAFT_MASK_ALL, 1 << 20);
   pump();
-  for (int i = 0; i < 3; i++) wt_conn_on_stream_data(S[1].c, 14 + 4 * i, (const uint8_t *)"\x40\x54\x00", 3, 0);
+  for (int i = 0; i < 3; i++)
+    wt_conn_on_stream_data(S[1].c, 14 + 4 * i, (const uint8_t *)"\x40\x54\x00", 3, 0);
   CHECK(!S[1].was_stopped[14] && !S[1].was_stopped[18]);
   CHECK(S[1].was_stopped[22]); /* the bound is 2 */
   CHECK_EQ(S[1].stop_code[22], WT_BUFFERED_STREAM_REJECTED);
@@ -672,7 +685,8 @@ static void writes_push_back_and_resume(void) {
   wt_stream *st;
   CHECK_EQ(wt_session_open_stream(cs, 0, &st), 0);
   static uint8_t data[10000];
-  for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)i;
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (uint8_t)i;
   ssize_t n = wt_stream_write(st, data, sizeof(data), 1);
   CHECK(n > 0 && n < (ssize_t)sizeof(data)); /* 4 KiB buffer minus the header */
   size_t sent = (size_t)n;
