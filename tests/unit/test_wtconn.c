@@ -339,14 +339,16 @@ static wt_session *open_session(unsigned mask) {
   wt_session *cs = open_session(mask);                                                                                 \
   CHECK(cs != NULL)
 
-/* The :status of the response the server wrote on `sid`. */
-static int status_int;
-static int grab_status(void *ud, const char *n, size_t nl, const char *v, size_t vl) {
-  if (strcmp(n, ":status") == 0) status_int = atoi(v);
+/* The value of field `name` in the first HEADERS frame side `from` wrote
+ * on stream `sid` ("" when absent). */
+static char field_value[256];
+static const char *field_name;
+static int grab_field(void *ud, const char *n, size_t nl, const char *v, size_t vl) {
+  if (strcmp(n, field_name) == 0) snprintf(field_value, sizeof(field_value), "%s", v);
   return 0;
 }
-static int response_status(int64_t sid) {
-  const wt_buf *w = &S[1].wire[sid];
+static const char *sent_field(int from, int64_t sid, const char *name) {
+  const wt_buf *w = &S[from].wire[sid];
   wt_frame_reader r;
   wt_frame_reader_init(&r);
   size_t used = 0;
@@ -355,7 +357,8 @@ static int response_status(int64_t sid) {
   size_t clen;
   uint8_t block[1024];
   size_t blen = 0;
-  status_int = 0;
+  field_value[0] = 0;
+  field_name = name;
   while (used < w->len) {
     used += wt_frame_reader_step(&r, w->data + used, w->len - used, &ev, &chunk, &clen);
     if (ev == WT_FRAME_PAYLOAD && r.type == 0x01) {
@@ -364,9 +367,10 @@ static int response_status(int64_t sid) {
     }
     if (ev == WT_FRAME_END && r.type == 0x01) break;
   }
-  wt_qpack_decode(block, blen, 0, grab_status, NULL);
-  return status_int;
+  wt_qpack_decode(block, blen, 0, grab_field, NULL);
+  return field_value;
 }
+static int response_status(int64_t sid) { return atoi(sent_field(1, sid, ":status")); }
 
 /* ------------------------------------------------------------------------ */
 
@@ -377,6 +381,11 @@ static void sessions_open_in_every_draft_generation(void) {
     CHECK_EQ(wt_session_draft(cs), drafts[i]);
     CHECK_EQ(wt_session_draft(S[1].s), drafts[i]);
     CHECK(strcmp(wt_session_path(S[1].s), "/echo") == 0);
+    /* The newest token only for a -15/-16 server; the draft-02 header only
+     * for draft-02. */
+    CHECK(strcmp(sent_field(0, 0, ":protocol"), drafts[i] == 15 ? "webtransport-h3" : "webtransport") == 0);
+    CHECK(strcmp(sent_field(0, 0, "sec-webtransport-http3-draft02"), drafts[i] == 2 ? "1" : "") == 0);
+    CHECK(strcmp(sent_field(1, 0, ":status"), "200") == 0);
   }
   OPEN_SESSION(WT_DRAFT_MASK_ALL);
   CHECK_EQ(wt_session_draft(cs), 15);
