@@ -220,6 +220,10 @@ typedef void (*wt_log_cb)(wt_log_level level, const char *line, void *user_data)
  * 2xx to pick a sub-protocol and route the session's events. */
 typedef int (*wt_request_cb)(wt_request *req, void *user_data);
 
+/** Server hook deciding whether a request's `origin` header is acceptable.
+ * Return nonzero to accept. Called only for requests that carry an origin. */
+typedef int (*wt_origin_cb)(const char *origin, const char *authority, void *user_data);
+
 /** Pluggable connection-ID generator (for load balancers that route by CID,
  * e.g. the QUIC-LB layout). Fill `cid` with `cidlen` bytes; return 0, or -1
  * on failure. Must never repeat a CID that is still in use. */
@@ -252,6 +256,20 @@ typedef struct wt_transport_config {
    * with 404. */
   wt_request_cb on_request;
   void *request_user_data;
+  /** Server: origin validation, before on_request; a refused origin gets
+   * 403. With no hook, an origin is accepted when its host equals the
+   * :authority's host or when it is in `allowed_origins` (exact,
+   * case-insensitive, e.g. "https://app.example.com"). Requests without an
+   * origin header (non-browser clients) are not checked. */
+  wt_origin_cb check_origin;
+  void *origin_user_data;
+  const char *const *allowed_origins;
+  size_t nallowed_origins;
+  /** Server: sub-protocols in preference order. The first one the client
+   * offered is selected before on_request runs (which may change it with
+   * wt_request_select_protocol). */
+  const char *const *protocols;
+  size_t nprotocols;
   /** Default event callback for sessions that set none of their own. */
   wt_event_cb on_event;
   void *event_user_data;
@@ -351,6 +369,9 @@ WT_EXTERN const char *wt_request_protocol(const wt_request *r, size_t i);
 /** Picks the sub-protocol to announce in WT-Protocol. It must be one the
  * client offered. Returns 0 or WT_ERR_INVALID_ARGUMENT. */
 WT_EXTERN int wt_request_select_protocol(wt_request *r, const char *protocol);
+/** The sub-protocol selected so far (by the server's preference list or
+ * wt_request_select_protocol), or NULL. */
+WT_EXTERN const char *wt_request_selected_protocol(const wt_request *r);
 /** Routes the accepted session's events to `cb` with `user_data` (default:
  * the transport's on_event). */
 WT_EXTERN void wt_request_set_callback(wt_request *r, wt_event_cb cb, void *user_data);
@@ -391,6 +412,10 @@ typedef struct wt_connect_options {
   /** Restrict the client to one draft generation (2, 7, 13 or 15) to test
    * a server; 0 (default) offers all and uses the newest the server has. */
   int draft;
+  /** Nonzero: the session is only useful with one of `protocols`. If the
+   * server selects none of them, the client resets the CONNECT stream with
+   * WT_ALPN_ERROR and the session ends with WT_ERR_PROTO. */
+  int require_protocol;
   /** Events of this session go here (default: the transport's on_event). */
   wt_event_cb on_event;
   void *user_data;
@@ -442,6 +467,11 @@ WT_EXTERN size_t wt_session_max_datagram_size(const wt_session *s);
  * WT_EV_SESSION_STREAM_CREDIT event follows when credit returns), or
  * WT_ERR_STATE when the session is not ready or closing. */
 WT_EXTERN int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
+
+/** Nonzero if wt_session_open_stream(s, bidi, ...) would succeed now (the
+ * session is open and there is stream credit). When it would not, a
+ * WT_EV_SESSION_STREAM_CREDIT event follows once credit returns. */
+WT_EXTERN int wt_session_can_open_stream(wt_session *s, int bidi);
 
 /** receiveStream: takes the oldest peer-opened stream from the incoming
  * queue. Returns 0 or WT_ERR_AGAIN. */

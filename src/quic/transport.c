@@ -10,6 +10,7 @@
  * delivers WebTransport events to the application, and writes. Not for:
  * protocol logic of any layer.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <netdb.h>
@@ -23,6 +24,7 @@
 
 #include "h3/codes.h"
 #include "quic/endpoint.h"
+#include "quic/transport_internal.h"
 #include "quic/udp.h"
 #include "util/url.h"
 #include "wt/wtconn.h"
@@ -47,13 +49,20 @@ struct wt_transport {
   volatile int stop;
   int shutting_down;
   int in_process;
+  /* A custom transport (tests) has no socket: */
+  int custom;
+  wt_transport_io io;
+  struct sockaddr_storage local;
+  socklen_t local_len;
 };
 
-static uint64_t now_ns(void) {
+static uint64_t clock_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
+
+static uint64_t now_ns(const wt_transport *t) { return t->custom ? t->io.now(t->io.ctx) : clock_ns(); }
 
 static void mark_pending(tconn *c) {
   if (c->pending) return;
@@ -79,7 +88,7 @@ static int io_datagram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d,
 }
 static void io_close(void *ctx, uint64_t code, const char *reason) {
   tconn *c = ctx;
-  wt_qconn_close(c->q, code, reason, now_ns());
+  wt_qconn_close(c->q, code, reason, now_ns(c->t));
   mark_pending(c);
 }
 
@@ -164,6 +173,12 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .request_user_data = t->cfg.request_user_data,
       .on_event = t->cfg.on_event,
       .event_user_data = t->cfg.event_user_data,
+      .check_origin = t->cfg.check_origin,
+      .origin_user_data = t->cfg.origin_user_data,
+      .allowed_origins = t->cfg.allowed_origins,
+      .nallowed_origins = t->cfg.nallowed_origins,
+      .protocols = t->cfg.protocols,
+      .nprotocols = t->cfg.nprotocols,
       .stream_send_buffer = t->cfg.stream_send_buffer,
       .datagram_recv_queue = t->cfg.datagram_recv_queue,
       .max_buffered_streams = t->cfg.max_buffered_streams,
@@ -192,7 +207,9 @@ static int on_accept(void *ctx, wt_qconn *q) {
 }
 
 static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
-  wt_udp_send(&((wt_transport *)ctx)->udp, buf, pkts, n);
+  wt_transport *t = ctx;
+  if (t->custom) t->io.send(t->io.ctx, buf, pkts, n);
+  else wt_udp_send(&t->udp, buf, pkts, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -235,10 +252,8 @@ static int setup_loop(wt_transport *t) {
   return epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &ev) ? WT_ERR_IO : 0;
 }
 
-int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
-  if (!cfg || !out || validate_config(cfg)) return WT_ERR_INVALID_ARGUMENT;
-  wt_transport *t = calloc(1, sizeof(*t));
-  if (!t) return WT_ERR_NOMEM;
+/* Everything but the socket and the loop. */
+static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
   t->cfg = *cfg;
   t->epfd = t->evfd = -1;
   t->udp.fd = -1;
@@ -264,6 +279,14 @@ int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
   int rv = cfg->server ? wt_tls_server_new(&src, &t->log, &ec.tls_server) : 0;
   if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
   if (rv) wt_tls_server_free(ec.tls_server);
+  return rv;
+}
+
+int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
+  if (!cfg || !out || validate_config(cfg)) return WT_ERR_INVALID_ARGUMENT;
+  wt_transport *t = calloc(1, sizeof(*t));
+  if (!t) return WT_ERR_NOMEM;
+  int rv = transport_init(t, cfg);
   if (!rv) rv = wt_udp_open(&t->udp, cfg->bind_addr, cfg->port, cfg->reuse_port, &t->log);
   if (!rv) rv = setup_loop(t);
   if (rv) {
@@ -274,16 +297,43 @@ int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
   return 0;
 }
 
+int wt_transport_new_custom(const wt_transport_config *cfg, const wt_transport_io *io, const struct sockaddr *local,
+                            socklen_t local_len, wt_transport **out) {
+  if (!cfg || !io || !out || validate_config(cfg) || local_len > sizeof(struct sockaddr_storage))
+    return WT_ERR_INVALID_ARGUMENT;
+  wt_transport *t = calloc(1, sizeof(*t));
+  if (!t) return WT_ERR_NOMEM;
+  t->custom = 1;
+  t->io = *io;
+  memcpy(&t->local, local, local_len);
+  t->local_len = local_len;
+  int rv = transport_init(t, cfg);
+  if (rv) {
+    wt_transport_free(t);
+    return rv;
+  }
+  *out = t;
+  return 0;
+}
+
 void wt_transport_free(wt_transport *t) {
   if (!t) return;
-  if (t->ep) wt_endpoint_free(t->ep, now_ns());
+  if (t->ep) wt_endpoint_free(t->ep, now_ns(t));
   wt_udp_close(&t->udp);
   if (t->epfd >= 0) close(t->epfd);
   if (t->evfd >= 0) close(t->evfd);
   free(t);
 }
 
-uint16_t wt_transport_port(const wt_transport *t) { return t ? wt_udp_port(&t->udp) : 0; }
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss) {
+  return ntohs(ss->ss_family == AF_INET ? ((const struct sockaddr_in *)ss)->sin_port
+                                        : ((const struct sockaddr_in6 *)ss)->sin6_port);
+}
+
+uint16_t wt_transport_port(const wt_transport *t) {
+  if (!t) return 0;
+  return t->custom ? sockaddr_port(&t->local) : wt_udp_port(&t->udp);
+}
 int wt_transport_fd(const wt_transport *t) { return t ? t->epfd : -1; }
 
 const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
@@ -304,7 +354,7 @@ static void dispatch_all(wt_transport *t) {
     /* A connection whose sessions are all over is closed, so that clients
      * which vanish silently (as Chromium does) do not linger. */
     if (wt_conn_finished(c->wc) && wt_qconn_get_state(c->q) == QC_ACTIVE) {
-      if (!ts) ts = now_ns();
+      if (!ts) ts = now_ns(t);
       wt_qconn_close(c->q, H3_NO_ERROR, "", ts);
       wt_endpoint_mark_write(t->ep, c->q);
     }
@@ -316,7 +366,7 @@ static void read_packets(wt_transport *t) {
   for (int round = 0; round < 16; round++) {
     int n = wt_udp_recv(&t->udp);
     if (n <= 0) return;
-    uint64_t ts = now_ns();
+    uint64_t ts = now_ns(t);
     for (int i = 0; i < n; i++) {
       wt_rxpkt *p = &t->udp.rx[i];
       wt_endpoint_on_packet(t->ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen,
@@ -330,15 +380,17 @@ int wt_transport_process(wt_transport *t) {
   if (!t) return WT_ERR_INVALID_ARGUMENT;
   uint64_t v;
   t->in_process = 1;
-  while (read(t->evfd, &v, sizeof(v)) > 0) {
+  if (!t->custom) {
+    while (read(t->evfd, &v, sizeof(v)) > 0) {
+    }
+    read_packets(t);
   }
-  read_packets(t);
-  wt_endpoint_on_timers(t->ep, now_ns());
+  wt_endpoint_on_timers(t->ep, now_ns(t));
   dispatch_all(t);
-  wt_endpoint_write(t->ep, now_ns());
+  wt_endpoint_write(t->ep, now_ns(t));
   /* Freeing dead connections may have delivered events that queued more. */
   dispatch_all(t);
-  if (wt_endpoint_wants_write(t->ep)) wt_endpoint_write(t->ep, now_ns());
+  if (wt_endpoint_wants_write(t->ep)) wt_endpoint_write(t->ep, now_ns(t));
   t->in_process = 0;
   return 0;
 }
@@ -348,7 +400,7 @@ int wt_transport_timeout_ms(wt_transport *t) {
   if (t->pending || wt_endpoint_wants_write(t->ep)) return 0;
   uint64_t exp = wt_endpoint_next_expiry(t->ep);
   if (exp == WT_TIMER_NONE) return -1;
-  uint64_t now = now_ns();
+  uint64_t now = now_ns(t);
   if (exp <= now) return 0;
   uint64_t ms = (exp - now + 999999) / 1000000;
   return ms > 60000 ? 60000 : (int)ms;
@@ -392,6 +444,7 @@ int wt_transport_shutdown(wt_transport *t) {
 /* Client                                                                   */
 
 static int resolve(wt_transport *t, const wt_url *u, struct sockaddr_storage *remote, socklen_t *rlen) {
+  if (t->custom) return t->io.resolve(t->io.ctx, u->host, u->port, remote, rlen);
   struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_family = t->udp.family == AF_INET ? AF_INET : AF_UNSPEC};
   struct addrinfo *res = NULL;
   char port[8];
@@ -444,16 +497,38 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   struct sockaddr_storage remote, mapped, local;
   socklen_t rlen = 0, mlen = 0, llen = 0;
   if (!rv) rv = resolve(t, &u, &remote, &rlen);
-  if (!rv) rv = wt_udp_route(&t->udp, (struct sockaddr *)&remote, rlen, &mapped, &mlen, &local, &llen);
+  if (!rv && t->custom) {
+    mapped = remote;
+    mlen = rlen;
+    local = t->local;
+    llen = t->local_len;
+  } else if (!rv) {
+    rv = wt_udp_route(&t->udp, (struct sockaddr *)&remote, rlen, &mapped, &mlen, &local, &llen);
+  }
   wt_qconn *q = NULL;
   tconn *c = NULL;
   if (!rv)
     rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
-                             opts->ca_file, now_ns(), &q);
+                             opts->ca_file, now_ns(t), &q);
   if (!rv) rv = attach(t, q, &copts, &c);
   if (!rv) rv = wt_conn_connect(c->wc, &u, opts, out);
   /* A connection without a session is of no use: let the endpoint reap it. */
   if (rv && q) wt_endpoint_abandon(t->ep, q);
   wt_url_free(&u);
   return rv;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Custom transports (tests)                                                */
+
+void wt_transport_deliver(wt_transport *t, const struct sockaddr *from, socklen_t from_len, const uint8_t *data,
+                          size_t len) {
+  wt_endpoint_on_packet(t->ep, (const struct sockaddr *)&t->local, t->local_len, from, from_len, data, len,
+                        now_ns(t));
+}
+
+uint64_t wt_transport_next_ns(wt_transport *t) {
+  if (t->pending || wt_endpoint_wants_write(t->ep)) return now_ns(t);
+  uint64_t exp = wt_endpoint_next_expiry(t->ep);
+  return exp == WT_TIMER_NONE ? UINT64_MAX : exp;
 }

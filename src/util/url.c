@@ -86,3 +86,28 @@ void wt_url_free(wt_url *u) {
   free(u->path);
   u->path = NULL;
 }
+
+/* The host part of "host[:port]" or "[v6][:port]", into out (NUL-terminated).
+ * Returns -1 if it does not fit. */
+static int host_of(const char *a, char *out, size_t cap) {
+  size_t n;
+  if (*a == '[') {
+    const char *rb = strchr(a, ']');
+    if (!rb) return -1;
+    n = (size_t)(rb - a - 1);
+    a++;
+  } else {
+    n = strcspn(a, ":/");
+  }
+  if (n == 0 || n >= cap) return -1;
+  memcpy(out, a, n);
+  out[n] = 0;
+  return 0;
+}
+
+int wt_origin_host_matches(const char *origin, const char *authority) {
+  const char *sep = origin ? strstr(origin, "://") : NULL;
+  char oh[256], ah[256];
+  if (!sep || !authority || host_of(sep + 3, oh, sizeof(oh)) || host_of(authority, ah, sizeof(ah))) return 0;
+  return strcasecmp(oh, ah) == 0;
+}

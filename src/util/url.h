@@ -24,4 +24,8 @@ typedef struct wt_url {
 int wt_url_parse(const char *url, wt_url *out);
 void wt_url_free(wt_url *u);
 
+/* Nonzero if the host of a serialized origin ("https://h:1") equals the
+ * host of an :authority ("h:2", "[::1]:3"), ignoring case and ports. */
+int wt_origin_host_matches(const char *origin, const char *authority);
+
 #endif

@@ -29,6 +29,8 @@ int wt_request_select_protocol(wt_request *r, const char *protocol) {
   return WT_ERR_INVALID_ARGUMENT;
 }
 
+const char *wt_request_selected_protocol(const wt_request *r) { return r ? r->selected : NULL; }
+
 void wt_request_set_callback(wt_request *r, wt_event_cb cb, void *user_data) {
   if (!r) return;
   r->cb = cb;

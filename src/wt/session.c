@@ -271,6 +271,14 @@ int wt_session_export_keying_material(wt_session *s, const void *label, size_t l
   return c->xio.export_keying_material(c->xio.ctx, "EXPORTER-WebTransport", ctx, (size_t)(p - ctx), out, out_len);
 }
 
+int wt_session_can_open_stream(wt_session *s, int bidi) {
+  if (!s || s->state != WS_OPEN) return 0;
+  wt_conn *c = s->conn;
+  if (c->xio.streams_left(c->xio.ctx, bidi) > 0) return 1;
+  s->wants_credit = 1;
+  return 0;
+}
+
 int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   if (!s || !out) return WT_ERR_INVALID_ARGUMENT;
   if (s->state != WS_OPEN) return WT_ERR_STATE;

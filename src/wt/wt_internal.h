@@ -51,6 +51,12 @@ typedef struct wt_conn_config {
   void *request_user_data;
   wt_event_cb on_event;
   void *event_user_data;
+  wt_origin_cb check_origin;
+  void *origin_user_data;
+  const char *const *allowed_origins;
+  size_t nallowed_origins;
+  const char *const *protocols; /* server preference order */
+  size_t nprotocols;
   uint32_t stream_send_buffer;
   uint32_t datagram_recv_queue;
   uint32_t max_buffered_streams;
@@ -130,6 +136,7 @@ struct wt_session {
   wt_buf early_data; /* server: DATA before we accepted */
   uint8_t close_sent, close_received, fin_sent, fin_received, drain_sent, draining_delivered;
   uint8_t announced; /* the application has seen WT_EV_SESSION_READY */
+  uint8_t require_protocol; /* client: no common sub-protocol is fatal */
   /* the close that ended it */
   uint32_t close_code;
   char *close_reason;
@@ -180,6 +187,7 @@ struct wt_conn {
   int had_session;
   unsigned draft_mask;      /* client: generations we offer */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
+  uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
   wt_idmap unacked_fins;    /* CONNECT streams whose FIN we sent, not yet acked */
 };
 

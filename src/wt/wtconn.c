@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "h3/codes.h"
 #include "h3/sfv.h"
+#include "util/url.h"
 
 /* Value stored in c->gone: how a finished session ended. */
 #define GONE_ENDED ((void *)1)
@@ -63,6 +65,7 @@ int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, con
   wt_idmap_init(&c->gone);
   wt_idmap_init(&c->unacked_fins);
   c->draft_mask = copts ? copts->draft_mask : WT_DRAFT_MASK_ALL;
+  c->goaway_sent_id = UINT64_MAX;
   wt_setting settings[12];
   wt_h3conn_config hc = {.is_server = cfg->is_server,
                          .settings = settings,
@@ -175,7 +178,9 @@ static void deliver_session(wt_session *s) {
                  {EV_CREDIT, WT_EV_SESSION_STREAM_CREDIT}};
     for (size_t i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
       if (!take(&s->pending, order[i].bit)) continue;
-      if (s->state == WS_CLOSED && order[i].bit != EV_READY) continue;
+      /* What a closed session had already received still reaches the
+       * application, in order: it was ready, and it was asked to drain. */
+      if (s->state == WS_CLOSED && order[i].bit != EV_READY && order[i].bit != EV_DRAINING) continue;
       if (order[i].bit == EV_READY) s->announced = 1;
       memset(&ev, 0, sizeof(ev));
       ev.type = order[i].type;
@@ -307,6 +312,26 @@ static void refuse(wt_conn *c, int64_t sid, int status, const char *why) {
   wt_conn_wake(c);
 }
 
+/* Draft §3.2 and the W3C API: a browser always sends its page's origin; a
+ * server accepts it or answers 403. */
+static int origin_allowed(const wt_conn *c, const wt_session *s) {
+  if (!s->origin) return 1;
+  if (c->cfg.check_origin) return c->cfg.check_origin(s->origin, s->authority, c->cfg.origin_user_data) != 0;
+  for (size_t i = 0; i < c->cfg.nallowed_origins; i++)
+    if (strcasecmp(c->cfg.allowed_origins[i], s->origin) == 0) return 1;
+  if (wt_origin_host_matches(s->origin, s->authority)) return 1;
+  WT_LOGI(c->cfg.log, "session %llu: origin %s is not allowed for %s", (unsigned long long)s->id, s->origin,
+          s->authority);
+  return 0;
+}
+
+/* The server's preference order decides (seed 000): the first of our
+ * protocols the client offered. */
+static void preselect_protocol(const wt_conn *c, wt_request *r) {
+  for (size_t i = 0; i < c->cfg.nprotocols; i++)
+    if (wt_request_select_protocol(r, c->cfg.protocols[i]) == 0) return;
+}
+
 static int known_protocol_token(const char *p) {
   return strcmp(p, "webtransport") == 0 || strcmp(p, "webtransport-h3") == 0;
 }
@@ -338,7 +363,9 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     WT_LOGI(c->cfg.log, "stream %llu: ignoring malformed wt-available-protocols", (unsigned long long)s->id);
     free_protocols(&req);
   }
-  int status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : 404;
+  preselect_protocol(c, &req);
+  int status = origin_allowed(c, s) ? 0 : 403;
+  if (!status) status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : 404;
   if (status < 200 || status > 599) status = 500;
   if (status >= 300) {
     refuse(c, (int64_t)s->id, status, "refused by the request hook");
@@ -387,6 +414,12 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   }
   if (!known_protocol_token(h->protocol) || strcmp(h->scheme, "https") != 0) {
     refuse(c, sid, 400, "unknown :protocol or :scheme");
+    return;
+  }
+  /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
+  if ((uint64_t)sid >= c->goaway_sent_id) {
+    wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
+    wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
     return;
   }
   /* Without WebTransport flow control a connection carries one session at
@@ -449,6 +482,7 @@ int wt_conn_connect(wt_conn *c, const wt_url *u, const wt_connect_options *o, wt
   }
   s->cb = o->on_event;
   s->cb_user_data = o->user_data;
+  s->require_protocol = o->require_protocol && o->nprotocols;
   c->had_session = 1;
   *out = s;
   if (c->settings_seen) client_send_connect(c, s);
@@ -536,6 +570,13 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     else
       WT_LOGI(c->cfg.log, "session %llu: ignoring wt-protocol %s", (unsigned long long)s->id, wp);
     wt_buf_free(&v);
+  }
+  if (s->require_protocol && !s->protocol) {
+    /* Draft §3.3: without a sub-protocol of ours the session is useless. */
+    wt_h3conn_reset(c->h3, (int64_t)s->id, WT_ALPN_ERROR);
+    wt_h3conn_stop_sending(c->h3, (int64_t)s->id, WT_ALPN_ERROR);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "server selected none of our sub-protocols");
+    return;
   }
   s->state = WS_OPEN;
   wt_conn_mark_session(s, EV_READY);
@@ -855,8 +896,9 @@ void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
 int wt_conn_shutdown(wt_conn *c) {
   for (wt_session *s = c->all; s; s = s->next_all)
     if (s->state == WS_OPEN) wt_session_drain(s);
-  if (c->cfg.is_server) {
+  if (c->cfg.is_server && c->goaway_sent_id == UINT64_MAX) {
     /* No new requests will be processed: the next client bidi stream ID. */
+    c->goaway_sent_id = c->next_request_id;
     return wt_h3conn_send_goaway(c->h3, c->next_request_id);
   }
   return 0;

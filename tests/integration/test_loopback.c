@@ -1,12 +1,13 @@
 /*
  * test_loopback.c: our client against our server over real UDP sockets on
  * 127.0.0.1, both transports in this process and driven in the embeddable
- * mode (fd + timeout + process). Covers the issue's integration cases: a
- * 4 MiB bidi echo checked byte for byte, 100 concurrent bidi streams, uni
- * stream echo, 1000 datagrams (echo ratio reported, >= 90% required),
- * close code and reason delivered, every draft generation, certificate
- * verification modes, refusal statuses, sub-protocols, the keying-material
- * exporter, and the endpoint's stateless reset and version negotiation.
+ * mode (fd + timeout + process). Covers the integration cases: a 4 MiB
+ * bidi echo checked byte for byte, 100 concurrent bidi streams, uni stream
+ * echo, 1000 datagrams (echo ratio reported, >= 90% required), close code
+ * and reason delivered, every draft generation, certificate verification
+ * modes, refusal statuses, sub-protocols, the keying-material exporter,
+ * idle timeouts, and the endpoint's stateless reset and version
+ * negotiation.
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
@@ -16,115 +17,14 @@
 
 #include "certgen.h"
 #include "test.h"
+#include "testapp.h"
 #include "webtransport.h"
 
 static wt_transport *srv, *cli;
 static uint8_t srv_hash[32];
-
-/* ------------------------------------------------------------------------ */
-/* Server: echo application, records what the client did                    */
-
-/* One echo: bytes read from `in` go out on `out` (the same stream for
- * bidi, a server-opened uni stream for uni). Both streams point at it. */
-typedef struct pend {
-  wt_stream *in, *out;
-  uint8_t buf[16384];
-  size_t off, len;
-  int fin, refs;
-} pend;
-
-static struct {
-  int sessions, closes;
-  uint32_t close_code;
-  char close_reason[64];
-  const char *prefer[4];
-  int open_uni_on_ready;
-  uint8_t exported[32];
-} SV;
-
-static void srv_pump(pend *p) {
-  while (p->in && p->out) {
-    while (p->len) {
-      ssize_t n = wt_stream_write(p->out, p->buf + p->off, p->len, 0);
-      if (n <= 0) return;
-      p->off += (size_t)n;
-      p->len -= (size_t)n;
-    }
-    if (p->fin) {
-      wt_stream_close(p->out);
-      return;
-    }
-    ssize_t n = wt_stream_read(p->in, p->buf, sizeof(p->buf), &p->fin);
-    if (n < 0) return;
-    p->off = 0;
-    p->len = (size_t)n;
-  }
-}
-
-static void srv_accept(wt_session *s) {
-  wt_stream *st;
-  while (wt_session_accept_stream(s, &st) == 0) {
-    pend *p = calloc(1, sizeof(*p));
-    p->in = p->out = st;
-    p->refs = 1;
-    wt_stream_set_context(st, p);
-    if (!wt_stream_is_bidi(st) && wt_session_open_stream(s, 0, &p->out) == 0) {
-      wt_stream_set_context(p->out, p);
-      p->refs++;
-    }
-    srv_pump(p);
-  }
-}
-
-static void srv_stream_closed(wt_stream *st) {
-  pend *p = wt_stream_context(st);
-  if (p->in == st) p->in = NULL;
-  if (p->out == st) p->out = NULL;
-  if (--p->refs == 0) free(p);
-}
-
-static void srv_event(const wt_event *ev, void *ud) {
-  wt_stream *st;
-  uint8_t buf[65536];
-  switch (ev->type) {
-  case WT_EV_SESSION_READY:
-    SV.sessions++;
-    wt_session_export_keying_material(ev->session, "test", 4, NULL, 0, SV.exported, 32);
-    if (SV.open_uni_on_ready && wt_session_open_stream(ev->session, 0, &st) == 0)
-      wt_stream_write(st, "srv-uni\n", 8, 1);
-    break;
-  case WT_EV_SESSION_STREAM: srv_accept(ev->session); break;
-  case WT_EV_STREAM_READABLE:
-  case WT_EV_STREAM_WRITABLE:
-    if (wt_stream_context(ev->stream)) srv_pump(wt_stream_context(ev->stream));
-    break;
-  case WT_EV_SESSION_DATAGRAM: {
-    ssize_t n;
-    while ((n = wt_session_receive_datagram(ev->session, buf, sizeof(buf))) >= 0)
-      wt_session_send_datagram(ev->session, buf, (size_t)n);
-    break;
-  }
-  case WT_EV_SESSION_CLOSED:
-    SV.closes++;
-    SV.close_code = ev->code;
-    snprintf(SV.close_reason, sizeof(SV.close_reason), "%.*s", (int)ev->reason_len, ev->reason);
-    break;
-  case WT_EV_STREAM_CLOSED:
-    if (wt_stream_context(ev->stream)) srv_stream_closed(ev->stream);
-    break;
-  default: break;
-  }
-}
-
-static int srv_request(wt_request *r, void *ud) {
-  if (strncmp(wt_request_path(r), "/echo", 5) != 0) return 404;
-  for (int i = 0; i < 4 && SV.prefer[i]; i++)
-    if (wt_request_select_protocol(r, SV.prefer[i]) == 0) break;
-  return 200;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Driving both transports                                                  */
+static echo_server SV;
+static check_client CL;
+static char url[128];
 
 static double now_s(void) {
   struct timespec ts;
@@ -137,7 +37,7 @@ static int run_until(int (*done)(void), double seconds) {
   int ep = epoll_create1(0);
   struct epoll_event ev = {.events = EPOLLIN};
   epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv), &ev);
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
+  if (cli != srv) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
   double end = now_s() + seconds;
   int ok = 0;
   while (!(ok = done()) && now_s() < end) {
@@ -147,179 +47,78 @@ static int run_until(int (*done)(void), double seconds) {
     struct epoll_event out[2];
     epoll_wait(ep, out, 2, t);
     wt_transport_process(srv);
-    wt_transport_process(cli);
+    if (cli != srv) wt_transport_process(cli);
   }
   close(ep);
   return ok;
 }
 
-static void start(int with_server) {
+static wt_transport *new_server(const char *cert, const char *key, uint32_t idle_ms) {
   wt_transport_config c;
-  if (with_server && !srv) {
-    wt_transport_config_init(&c);
-    c.server = 1;
-    c.bind_addr = "127.0.0.1";
-    c.port = 0;
-    c.on_request = srv_request;
-    c.on_event = srv_event;
-    c.log_level = WT_LOG_WARN;
-    if (wt_transport_new(&c, &srv)) abort();
+  wt_transport *t;
+  wt_transport_config_init(&c);
+  c.server = 1;
+  c.bind_addr = "127.0.0.1";
+  c.cert_file = cert;
+  c.key_file = key;
+  c.on_request = echo_server_request;
+  c.request_user_data = &SV;
+  c.on_event = echo_server_event;
+  c.event_user_data = &SV;
+  if (idle_ms) c.idle_timeout_ms = idle_ms;
+  c.log_level = WT_LOG_ERROR;
+  return wt_transport_new(&c, &t) ? NULL : t;
+}
+
+/* A fresh client transport (and server, the first time or when asked). */
+static void start(int fresh_server) {
+  if (fresh_server && srv) {
+    wt_transport_free(srv);
+    srv = NULL;
+  }
+  if (!srv) {
+    if (!(srv = new_server(NULL, NULL, 0))) abort();
     memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
   }
+  wt_transport_config c;
   wt_transport_config_init(&c);
   c.bind_addr = "127.0.0.1";
   c.log_level = WT_LOG_ERROR;
-  if (cli) wt_transport_free(cli);
+  if (cli && cli != srv) wt_transport_free(cli);
   if (wt_transport_new(&c, &cli)) abort();
-  memset(SV.prefer, 0, sizeof(SV.prefer));
-  SV.open_uni_on_ready = 0;
-}
-
-static char url[128];
-
-/* ------------------------------------------------------------------------ */
-/* Client side of the checks                                                */
-
-typedef struct ccheck {
-  wt_stream *st;
-  uint64_t seed, total, sent, got;
-  int fin, bad;
-} ccheck;
-
-static struct {
-  wt_session *s;
-  int ready, closed, http_status, error;
-  char detail[512];
-  ccheck checks[128];
-  int nchecks;
-  uint64_t dg_sent, dg_got;
-  uint8_t uni_got[512];
-  size_t uni_len;
-  int uni_fin;
-  wt_stream *uni_in;
-  int uni_in_local; /* noted at accept time: the pointer dies with the stream */
-  char protocol[32];
-} CL;
-
-static uint8_t byte_at(uint64_t seed, uint64_t i) { return (uint8_t)((i * 2654435761u + seed * 40503u) >> 7); }
-
-static void cl_send(ccheck *c) {
-  uint8_t buf[16384];
-  while (c->sent < c->total) {
-    size_t n = c->total - c->sent < sizeof(buf) ? (size_t)(c->total - c->sent) : sizeof(buf);
-    for (size_t i = 0; i < n; i++)
-      buf[i] = byte_at(c->seed, c->sent + i);
-    ssize_t w = wt_stream_write(c->st, buf, n, c->sent + n == c->total);
-    if (w <= 0) return;
-    c->sent += (uint64_t)w;
-  }
-}
-
-static void cl_recv(ccheck *c) {
-  uint8_t buf[16384];
-  for (;;) {
-    int fin = 0;
-    ssize_t n = wt_stream_read(c->st, buf, sizeof(buf), &fin);
-    if (n < 0) {
-      if (n != WT_ERR_AGAIN) c->bad = 1;
-      return;
-    }
-    for (ssize_t i = 0; i < n; i++)
-      if (buf[i] != byte_at(c->seed, c->got + (uint64_t)i)) c->bad = 1;
-    c->got += (uint64_t)n;
-    if (fin) {
-      c->fin = 1;
-      return;
-    }
-  }
-}
-
-static void cl_event(const wt_event *ev, void *ud) {
-  ccheck *c = ev->stream ? wt_stream_context(ev->stream) : NULL;
-  wt_stream *st;
-  switch (ev->type) {
-  case WT_EV_SESSION_READY:
-    CL.ready = 1;
-    if (wt_session_protocol(ev->session))
-      snprintf(CL.protocol, sizeof(CL.protocol), "%s", wt_session_protocol(ev->session));
-    break;
-  case WT_EV_SESSION_CLOSED:
-    CL.closed = 1;
-    CL.http_status = ev->http_status;
-    CL.error = ev->error;
-    snprintf(CL.detail, sizeof(CL.detail), "%s", ev->detail);
-    break;
-  case WT_EV_SESSION_STREAM:
-  case WT_EV_STREAM_READABLE:
-    /* An accepted stream may already hold data, so read right away. */
-    while (ev->type == WT_EV_SESSION_STREAM && wt_session_accept_stream(ev->session, &st) == 0) {
-      CL.uni_in = st;
-      CL.uni_in_local = wt_stream_is_local(st);
-    }
-    if (c)
-      cl_recv(c);
-    else if (CL.uni_in) {
-      int fin = 0;
-      ssize_t n;
-      while ((n = wt_stream_read(CL.uni_in, CL.uni_got + CL.uni_len, sizeof(CL.uni_got) - CL.uni_len, &fin)) > 0)
-        CL.uni_len += (size_t)n;
-      if (fin) CL.uni_fin = 1;
-    }
-    break;
-  case WT_EV_STREAM_WRITABLE:
-    if (c) cl_send(c);
-    break;
-  case WT_EV_STREAM_CLOSED:
-    if (ev->stream == CL.uni_in) CL.uni_in = NULL;
-    break;
-  case WT_EV_SESSION_DATAGRAM: {
-    uint8_t buf[2048];
-    while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0)
-      CL.dg_got++;
-    break;
-  }
-  default: break;
-  }
+  memset(&SV, 0, sizeof(SV));
 }
 
 static int is_ready(void) { return CL.ready || CL.closed; }
 static int is_closed(void) { return CL.closed; }
-static int checks_done(void) {
-  for (int i = 0; i < CL.nchecks; i++)
-    if (!CL.checks[i].fin && !CL.checks[i].bad) return 0;
-  return 1;
-}
+static int checks_done(void) { return check_client_done(&CL); }
 static int server_saw_close(void) { return SV.closes > 0 && CL.closed; }
 
-static int connect_with(const char *path, wt_connect_options *o) {
-  memset(&CL, 0, sizeof(CL));
+static void default_options(wt_connect_options *o) {
+  wt_connect_options_init(o);
+  o->verify = WT_VERIFY_HASHES;
+  o->cert_hashes = (const uint8_t(*)[32])srv_hash;
+  o->ncert_hashes = 1;
+}
+
+/* Connects `from` (the client transport, or the server itself). */
+static int connect_from(wt_transport *from, const char *host, const char *path, wt_connect_options *o) {
   wt_connect_options def;
   if (!o) {
-    wt_connect_options_init(&def);
-    def.verify = WT_VERIFY_HASHES;
-    def.cert_hashes = (const uint8_t(*)[32])srv_hash;
-    def.ncert_hashes = 1;
+    default_options(&def);
     o = &def;
   }
-  o->on_event = cl_event;
-  snprintf(url, sizeof(url), "https://127.0.0.1:%u%s", wt_transport_port(srv), path);
-  if (wt_session_connect(cli, url, o, &CL.s)) return -1;
+  memset(&CL, 0, sizeof(CL));
+  o->on_event = check_client_event;
+  o->user_data = &CL;
+  snprintf(url, sizeof(url), "https://%s:%u%s", host, wt_transport_port(srv), path);
+  if (wt_session_connect(from, url, o, &CL.s)) return -1;
   return run_until(is_ready, 5) && CL.ready ? 0 : -1;
 }
 
-static void add_check(int bidi, uint64_t total) {
-  ccheck *c = &CL.checks[CL.nchecks];
-  memset(c, 0, sizeof(*c));
-  c->seed = (uint64_t)CL.nchecks + 1;
-  c->total = total;
-  if (wt_session_open_stream(CL.s, bidi, &c->st)) {
-    c->bad = 1;
-    return;
-  }
-  CL.nchecks++;
-  wt_stream_set_context(c->st, c);
-  cl_send(c);
-}
+static int connect_with(const char *path, wt_connect_options *o) { return connect_from(cli, "127.0.0.1", path, o); }
+
+static void add_check(int bidi, uint64_t total) { check_client_add(&CL, bidi, total); }
 
 static void close_and_wait(uint32_t code, const char *reason) {
   SV.closes = 0;
@@ -382,18 +181,16 @@ static void thousand_datagrams_mostly_echoed(void) {
   uint8_t buf[1500] = {0};
   CHECK_EQ(wt_session_send_datagram(CL.s, buf, max + 1), WT_ERR_TOO_LARGE);
   CHECK_EQ(wt_session_send_datagram(CL.s, buf, max), 0); /* exactly the maximum */
-  CL.dg_sent = 1;
-  while (CL.dg_sent < 1000) {
-    memcpy(buf, &CL.dg_sent, 8);
-    if (wt_session_send_datagram(CL.s, buf, 100) == 0)
-      CL.dg_sent++;
-    else
-      run_until(datagrams_back, 0.01);
+  uint64_t sent = 1;
+  while (sent < 1000) {
+    memcpy(buf, &sent, 8);
+    if (wt_session_send_datagram(CL.s, buf, 100) == 0) sent++;
+    else run_until(datagrams_back, 0.01);
   }
   dg_target = 1000;
   run_until(datagrams_back, 3);
-  printf("  datagrams: sent %llu, echoed %llu (%.1f%%)\n", (unsigned long long)CL.dg_sent,
-         (unsigned long long)CL.dg_got, 100.0 * (double)CL.dg_got / (double)CL.dg_sent);
+  printf("  datagrams: sent %llu, echoed %llu (%.1f%%)\n", (unsigned long long)sent, (unsigned long long)CL.dg_got,
+         100.0 * (double)CL.dg_got / (double)sent);
   CHECK(CL.dg_got >= 900);
   close_and_wait(0, "");
 }
@@ -567,32 +364,19 @@ static void ca_verification_checks_chain_and_host_name(void) {
   test_cert_free(&ca);
   test_cert_free(&leaf);
   wt_transport *own = srv;
-  wt_transport_config c;
-  wt_transport_config_init(&c);
-  c.server = 1;
-  c.bind_addr = "127.0.0.1";
-  c.cert_file = leaf_path;
-  c.key_file = key_path;
-  c.on_request = srv_request;
-  c.on_event = srv_event;
-  c.log_level = WT_LOG_ERROR;
-  CHECK_EQ(wt_transport_new(&c, &srv), 0);
+  srv = new_server(leaf_path, key_path, 0);
+  CHECK(srv != NULL);
   start(0);
   wt_connect_options o;
   wt_connect_options_init(&o);
   o.ca_file = ca_path;
-  o.on_event = cl_event;
-  memset(&CL, 0, sizeof(CL));
-  snprintf(url, sizeof(url), "https://localhost:%u/echo", wt_transport_port(srv));
-  CHECK_EQ(wt_session_connect(cli, url, &o, &CL.s), 0);
-  run_until(is_ready, 5);
-  CHECK(CL.ready);
+  CHECK_EQ(connect_from(cli, "localhost", "/echo", &o), 0);
   close_and_wait(0, "");
   /* The same chain for a host name it was not issued for. */
-  memset(&CL, 0, sizeof(CL));
-  snprintf(url, sizeof(url), "https://127.0.0.1:%u/echo", wt_transport_port(srv));
-  CHECK_EQ(wt_session_connect(cli, url, &o, &CL.s), 0);
-  run_until(is_closed, 5);
+  wt_connect_options_init(&o);
+  o.ca_file = ca_path;
+  CHECK(connect_from(cli, "127.0.0.1", "/echo", &o) != 0);
+  CHECK(run_until(is_closed, 5));
   CHECK_EQ(CL.error, WT_ERR_TLS);
   CHECK(strstr(CL.detail, "not trusted") != NULL);
   wt_transport_free(srv);
@@ -607,29 +391,13 @@ static void ca_verification_checks_chain_and_host_name(void) {
  * itself. */
 static void a_server_transport_dials_itself(void) {
   start(1);
-  wt_transport *client_side = cli;
-  cli = srv; /* run_until drives srv twice; harmless */
-  wt_connect_options o;
-  wt_connect_options_init(&o);
-  o.verify = WT_VERIFY_HASHES;
-  o.cert_hashes = (const uint8_t(*)[32])srv_hash;
-  o.ncert_hashes = 1;
-  o.on_event = cl_event;
-  memset(&CL, 0, sizeof(CL));
-  SV.sessions = 0;
-  snprintf(url, sizeof(url), "https://127.0.0.1:%u/echo", wt_transport_port(srv));
-  /* Both roles share the one event callback setup: the server's on_event
-   * handles its side, the session's own callback the client side. */
-  CHECK_EQ(wt_session_connect(srv, url, &o, &CL.s), 0);
-  run_until(is_ready, 5);
-  CHECK(CL.ready);
+  CHECK_EQ(connect_from(srv, "127.0.0.1", "/echo", NULL), 0);
   CHECK_EQ(SV.sessions, 1);
   add_check(1, 100000);
   CHECK(run_until(checks_done, 10));
-  CHECK(!CL.checks[0].bad);
+  CHECK(!check_client_failed(&CL));
   close_and_wait(5, "self");
   CHECK_EQ(SV.close_code, 5);
-  cli = client_side;
 }
 
 static int server_session_gone(void) { return SV.closes > 0; }
@@ -638,15 +406,8 @@ static int server_session_gone(void) { return SV.closes > 0; }
  * cleaned up by the server's idle timeout. */
 static void vanished_peer_is_reaped_by_idle_timeout(void) {
   wt_transport *own = srv;
-  wt_transport_config c;
-  wt_transport_config_init(&c);
-  c.server = 1;
-  c.bind_addr = "127.0.0.1";
-  c.on_request = srv_request;
-  c.on_event = srv_event;
-  c.idle_timeout_ms = 300;
-  c.log_level = WT_LOG_ERROR;
-  CHECK_EQ(wt_transport_new(&c, &srv), 0);
+  srv = new_server(NULL, NULL, 300);
+  CHECK(srv != NULL);
   memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
   start(0);
   CHECK_EQ(connect_with("/echo", NULL), 0);
