@@ -291,9 +291,21 @@ typedef struct wt_transport_config {
    * bidi streams this includes CONNECT streams). Default 128. */
   uint32_t max_streams_bidi;
   uint32_t max_streams_uni;
-  /** Datagram queues per session, in datagrams. Default 1024 each. */
+  /** Datagram queues. The send queue belongs to the connection (sessions
+   * pooled on one connection share it), the receive queue to each session.
+   * Each is bounded in datagrams and in bytes. Defaults 1024 datagrams and
+   * 1 MiB. */
   uint32_t datagram_send_queue;
   uint32_t datagram_recv_queue;
+  uint32_t datagram_send_queue_bytes;
+  uint32_t datagram_recv_queue_bytes;
+  /** Queued datagrams older than this are dropped instead of sent (they
+   * would arrive too late to matter). 0 (default): no age limit. */
+  uint32_t datagram_max_age_ms;
+  /** What a full send queue does: 0 (default) refuses the new datagram
+   * (wt_session_send_datagram returns WT_ERR_AGAIN); 1 drops the oldest
+   * queued ones to make room. Either way drops are counted. */
+  int datagram_drop_oldest;
   /** Streams and datagrams that arrive before their session is known are
    * held up to these bounds; beyond them streams are refused with
    * WT_BUFFERED_STREAM_REJECTED and datagrams dropped. Defaults 16 and 64. */
@@ -346,6 +358,26 @@ WT_EXTERN uint16_t wt_transport_port(const wt_transport *t);
  * transport without a certificate. This is what browsers take in
  * `serverCertificateHashes`. */
 WT_EXTERN const uint8_t *wt_transport_cert_sha256(const wt_transport *t);
+
+/** Counters of a transport since it was created (and a few gauges). */
+typedef struct wt_stats {
+  uint64_t connections;           /**< live now */
+  uint64_t connections_accepted;  /**< server: accepted since start */
+  uint64_t sessions;              /**< live now */
+  uint64_t sessions_accepted;     /**< server: sessions answered 2xx */
+  uint64_t sessions_refused;      /**< server: requests answered otherwise */
+  uint64_t datagrams_sent;
+  uint64_t datagrams_received;
+  uint64_t datagram_send_drops;   /**< queue full or too old */
+  uint64_t datagram_recv_drops;   /**< receive queue full, or held too long for a session */
+  uint64_t streams_refused;       /**< over the early-stream bound, or for an ended session */
+  uint64_t packets_sent;
+  uint64_t packets_received;
+  uint64_t send_errors;           /**< packets the socket refused (lost; QUIC retransmits) */
+} wt_stats;
+
+/** Reads the transport's counters. */
+WT_EXTERN void wt_transport_get_stats(const wt_transport *t, wt_stats *out);
 
 /** Closes every session gracefully, sends GOAWAY and, once the peers are
  * gone, lets wt_transport_run return. Returns 0 or a WT_ERR_*. */

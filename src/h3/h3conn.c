@@ -714,7 +714,7 @@ int wt_h3conn_send_datagram(wt_h3conn *c, uint64_t session_id, const uint8_t *da
   if (c->closed) return WT_ERR_CLOSED;
   uint8_t hdr[8];
   uint8_t *p = wt_varint_write(hdr, session_id / 4);
-  return c->io.send_datagram(c->io.ctx, hdr, (size_t)(p - hdr), data, len);
+  return c->io.send_datagram(c->io.ctx, hdr, (size_t)(p - hdr), data, len, session_id);
 }
 
 int wt_h3conn_send_goaway(wt_h3conn *c, uint64_t id) {

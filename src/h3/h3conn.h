@@ -42,9 +42,10 @@ typedef struct wt_h3_io {
   int (*stop_sending)(void *ctx, int64_t sid, uint64_t code);
   /* Returns flow-control credit for `n` bytes the layer above processed. */
   void (*consumed)(void *ctx, int64_t sid, size_t n);
-  /* Queues one QUIC DATAGRAM made of hdr followed by data. Returns 0,
-   * WT_ERR_AGAIN (queue full: dropped) or WT_ERR_TOO_LARGE. */
-  int (*send_datagram)(void *ctx, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len);
+  /* Queues one QUIC DATAGRAM made of hdr followed by data; `tag` names its
+   * session in drop reports. Returns 0, WT_ERR_AGAIN (queue full: dropped)
+   * or WT_ERR_TOO_LARGE. */
+  int (*send_datagram)(void *ctx, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len, uint64_t tag);
   /* Closes the connection with an HTTP/3 error code. */
   void (*close)(void *ctx, uint64_t h3_code, const char *reason);
 } wt_h3_io;

@@ -44,8 +44,15 @@ typedef struct wt_endpoint_config {
   uint32_t idle_timeout_ms;
   uint32_t stream_window, conn_window;
   uint32_t max_streams_bidi, max_streams_uni;
-  uint32_t datagram_send_queue;
+  uint32_t datagram_send_queue;       /* datagrams */
+  uint32_t datagram_send_queue_bytes;
+  uint32_t datagram_max_age_ms;       /* 0: no limit */
+  int datagram_drop_oldest;
   const wt_logger *log;
+  wt_stats *stats; /* counters to update; may be NULL */
+  /* The clock, in nanoseconds (what the caller passes as timestamps). */
+  uint64_t (*now)(void *ctx);
+  void *now_ctx;
   /* Sends `n` packets; their bytes are at buf + pkts[i].off. */
   void (*send_batch)(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n);
   void *send_ctx;

@@ -572,17 +572,35 @@ typedef struct wctx {
   size_t pkts, max_pkts;
 } wctx;
 
+/* Removes the oldest queued datagram; `dropped` reports it as lost. */
+static void dq_pop(wt_qconn *q, int dropped) {
+  qdgram *d = &q->dq[q->dq_head];
+  q->dq_bytes -= d->len;
+  q->dq_head = (q->dq_head + 1) % q->cfg->datagram_send_queue;
+  q->dq_len--;
+  if (!dropped) {
+    if (q->cfg->stats) q->cfg->stats->datagrams_sent++;
+    return;
+  }
+  if (q->cfg->stats) q->cfg->stats->datagram_send_drops++;
+  if (q->h && q->h->on_datagram_dropped) q->h->on_datagram_dropped(q->app, d->tag);
+}
+
+/* Datagrams past the age limit would arrive too late to matter. */
+static void dq_expire(wt_qconn *q, uint64_t ts) {
+  uint64_t max_age = (uint64_t)q->cfg->datagram_max_age_ms * NS_PER_MS;
+  while (max_age && q->dq_len && ts - q->dq[q->dq_head].queued_at > max_age) dq_pop(q, 1);
+}
+
 static ngtcp2_ssize write_datagram(wctx *w, int *accepted) {
   wt_qconn *q = w->q;
   qdgram *d = &q->dq[q->dq_head];
   ngtcp2_vec v = {d->data, d->len};
   ngtcp2_ssize n = ngtcp2_conn_writev_datagram(q->conn, &w->ps.path, &w->pi, w->slot, WT_MAX_PKT, accepted,
                                                NGTCP2_WRITE_DATAGRAM_FLAG_MORE, 0, &v, 1, w->ts);
-  size_t cap = q->cfg->datagram_send_queue;
   /* Taken, or refused for good (the peer's limit shrank below it). */
   if (*accepted || n == NGTCP2_ERR_INVALID_ARGUMENT) {
-    q->dq_head = (q->dq_head + 1) % cap;
-    q->dq_len--;
+    dq_pop(q, !*accepted);
     if (n == NGTCP2_ERR_INVALID_ARGUMENT) n = NGTCP2_ERR_WRITE_MORE;
   }
   return n;
@@ -632,6 +650,7 @@ static ngtcp2_ssize write_stream(wctx *w, qstream *s) {
  * nothing more can be sent, WRITE_MORE to keep filling, or an error. */
 static ngtcp2_ssize write_step(wctx *w, int *dgram_turn) {
   wt_qconn *q = w->q;
+  dq_expire(q, w->ts);
   if (q->dq_len && *dgram_turn) {
     int accepted = 0;
     ngtcp2_ssize n = write_datagram(w, &accepted);
@@ -734,25 +753,57 @@ void wt_qconn_stream_consumed(wt_qconn *q, int64_t sid, size_t n) {
   want_write(q);
 }
 
+/* The largest payload whose DATAGRAM frame (type, varint length, payload)
+ * fits in `budget` bytes: the smallest length-field size that works gives
+ * the largest payload. */
+static size_t max_datagram_in_frame(size_t budget) {
+  static const size_t vsizes[] = {1, 2, 4, 8};
+  for (size_t i = 0; i < 4; i++) {
+    size_t v = vsizes[i];
+    if (budget < 1 + v) return 0;
+    size_t len = budget - 1 - v;
+    size_t need = len < 0x40 ? 1 : len < 0x4000 ? 2 : len < 0x40000000 ? 4 : 8;
+    if (need <= v) return len;
+  }
+  return 0;
+}
+
 size_t wt_qconn_max_datagram_payload(const wt_qconn *q) {
   if (q->state != QC_ACTIVE) return 0;
   const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(q->conn);
   if (!rp || rp->max_datagram_frame_size == 0) return 0;
   /* A 1-RTT packet: flags byte, the peer's CID, up to 4 bytes of packet
-   * number and a 16-byte AEAD tag around a DATAGRAM frame (type + length). */
+   * number (ngtcp2 may use fewer: then we are short by at most 3 bytes) and
+   * a 16-byte AEAD tag; in it the DATAGRAM frame, which the peer bounds. */
   size_t udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(q->conn);
   size_t overhead = 1 + ngtcp2_conn_get_dcid(q->conn)->datalen + 4 + 16;
-  size_t room = udp > overhead + 3 ? udp - overhead - 3 : 0;
+  size_t room = udp > overhead ? udp - overhead : 0;
   size_t frame_max = (size_t)rp->max_datagram_frame_size;
-  size_t by_peer = frame_max > 3 ? frame_max - 3 : 0;
-  return room < by_peer ? room : by_peer;
+  return max_datagram_in_frame(room < frame_max ? room : frame_max);
 }
 
-int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len) {
+/* Makes room for `need` bytes under the queue's bounds, dropping the
+ * oldest datagrams if the policy says so. Returns 0 or WT_ERR_AGAIN. */
+static int dq_make_room(wt_qconn *q, size_t need) {
+  const wt_endpoint_config *cfg = q->cfg;
+  while (q->dq_len && (q->dq_len >= cfg->datagram_send_queue || q->dq_bytes + need > cfg->datagram_send_queue_bytes)) {
+    if (!cfg->datagram_drop_oldest) break;
+    dq_pop(q, 1);
+  }
+  if (q->dq_len >= cfg->datagram_send_queue || q->dq_bytes + need > cfg->datagram_send_queue_bytes) {
+    if (cfg->stats) cfg->stats->datagram_send_drops++;
+    return WT_ERR_AGAIN;
+  }
+  return 0;
+}
+
+int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len,
+                           uint64_t tag) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
   if (hdrlen + len > wt_qconn_max_datagram_payload(q)) return WT_ERR_TOO_LARGE;
   size_t cap = q->cfg->datagram_send_queue;
-  if (q->dq_len >= cap) return WT_ERR_AGAIN;
+  int rv = dq_make_room(q, hdrlen + len);
+  if (rv) return rv;
   qdgram *d = &q->dq[(q->dq_head + q->dq_len) % cap];
   if (d->cap < hdrlen + len) {
     uint8_t *n = realloc(d->data, hdrlen + len);
@@ -763,7 +814,10 @@ int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const
   memcpy(d->data, hdr, hdrlen);
   if (len) memcpy(d->data + hdrlen, data, len);
   d->len = hdrlen + len;
+  d->tag = tag;
+  d->queued_at = q->cfg->now ? q->cfg->now(q->cfg->now_ctx) : 0;
   q->dq_len++;
+  q->dq_bytes += d->len;
   want_write(q);
   return 0;
 }

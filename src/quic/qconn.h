@@ -33,6 +33,8 @@ typedef struct wt_qconn_handler {
   void (*on_stream_closed)(void *app, int64_t sid);
   void (*on_datagram)(void *app, const uint8_t *data, size_t len);
   void (*on_stream_credit)(void *app, int bidi);
+  /* A queued datagram tagged `tag` was dropped (queue full or too old). */
+  void (*on_datagram_dropped)(void *app, uint64_t tag);
   /* The connection is over (closed by either side, idle, failed). Called
    * once; `err` is 0 for an orderly close. */
   void (*on_closed)(void *app, int err, const char *detail);
@@ -86,7 +88,10 @@ ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, siz
 int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code);
 int wt_qconn_stream_stop(wt_qconn *q, int64_t sid, uint64_t code);
 void wt_qconn_stream_consumed(wt_qconn *q, int64_t sid, size_t n);
-int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len);
+/* Queues a datagram made of hdr + data, tagged for drop reports. Returns 0,
+ * WT_ERR_AGAIN (queue full, refused), WT_ERR_TOO_LARGE or WT_ERR_CLOSED. */
+int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len,
+                           uint64_t tag);
 size_t wt_qconn_max_datagram_payload(const wt_qconn *q);
 uint64_t wt_qconn_streams_left(const wt_qconn *q, int bidi);
 int wt_qconn_export(wt_qconn *q, const char *label, const uint8_t *ctx, size_t ctxlen, uint8_t *out, size_t outlen);

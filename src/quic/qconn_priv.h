@@ -29,6 +29,8 @@ typedef struct qstream {
 typedef struct qdgram {
   uint8_t *data;
   size_t len, cap;
+  uint64_t queued_at; /* for the age limit */
+  uint64_t tag;       /* who sent it, for drop reports */
 } qdgram;
 
 struct wt_qconn {
@@ -54,7 +56,7 @@ struct wt_qconn {
   wt_idmap streams;
   qstream *ready_head, *ready_tail;
   qdgram *dq;
-  size_t dq_head, dq_len;
+  size_t dq_head, dq_len, dq_bytes;
   wt_qconn *write_next; /* endpoint's write list */
   wt_qconn *proc_next;  /* endpoint's list of connections being processed */
   int in_write_list;

@@ -46,6 +46,7 @@ struct wt_transport {
   wt_endpoint *ep;
   tconn *conns;
   tconn *pending;
+  wt_stats stats;
   volatile int stop;
   int shutting_down;
   int in_process;
@@ -83,8 +84,8 @@ static int io_reset(void *ctx, int64_t sid, uint64_t code) {
 }
 static int io_stop(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_stop(((tconn *)ctx)->q, sid, code); }
 static void io_consumed(void *ctx, int64_t sid, size_t n) { wt_qconn_stream_consumed(((tconn *)ctx)->q, sid, n); }
-static int io_datagram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) {
-  return wt_qconn_send_datagram(((tconn *)ctx)->q, h, hl, d, n);
+static int io_datagram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) {
+  return wt_qconn_send_datagram(((tconn *)ctx)->q, h, hl, d, n, tag);
 }
 static void io_close(void *ctx, uint64_t code, const char *reason) {
   tconn *c = ctx;
@@ -117,6 +118,7 @@ static void q_acked(void *app, int64_t sid) { wt_conn_on_stream_acked(((tconn *)
 static void q_closed_stream(void *app, int64_t sid) { wt_conn_on_stream_closed(((tconn *)app)->wc, sid); }
 static void q_datagram(void *app, const uint8_t *d, size_t n) { wt_conn_on_datagram(((tconn *)app)->wc, d, n); }
 static void q_credit(void *app, int bidi) { wt_conn_on_stream_credit(((tconn *)app)->wc, bidi); }
+static void q_dgram_dropped(void *app, uint64_t tag) { wt_conn_on_datagram_dropped(((tconn *)app)->wc, tag); }
 
 static void q_closed(void *app, int err, const char *detail) {
   tconn *c = app;
@@ -155,8 +157,20 @@ static void q_freed(void *app) {
   free(c);
 }
 
-static const wt_qconn_handler q_handler = {q_ready,         q_data,     q_reset,  q_stop,   q_writable, q_acked,
-                                           q_closed_stream, q_datagram, q_credit, q_closed, q_freed};
+static const wt_qconn_handler q_handler = {
+    .on_ready = q_ready,
+    .on_stream_data = q_data,
+    .on_stream_reset = q_reset,
+    .on_stop_sending = q_stop,
+    .on_stream_writable = q_writable,
+    .on_stream_acked = q_acked,
+    .on_stream_closed = q_closed_stream,
+    .on_datagram = q_datagram,
+    .on_stream_credit = q_credit,
+    .on_datagram_dropped = q_dgram_dropped,
+    .on_closed = q_closed,
+    .on_freed = q_freed,
+};
 
 static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts, tconn **out) {
   tconn *c = calloc(1, sizeof(*c));
@@ -181,6 +195,8 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .nprotocols = t->cfg.nprotocols,
       .stream_send_buffer = t->cfg.stream_send_buffer,
       .datagram_recv_queue = t->cfg.datagram_recv_queue,
+      .datagram_recv_queue_bytes = t->cfg.datagram_recv_queue_bytes,
+      .stats = &t->stats,
       .max_buffered_streams = t->cfg.max_buffered_streams,
       .max_buffered_datagrams = t->cfg.max_buffered_datagrams,
       .max_field_section_size = 16384,
@@ -203,11 +219,13 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
 static int on_accept(void *ctx, wt_qconn *q) {
   wt_transport *t = ctx;
   if (t->shutting_down) return -1;
+  t->stats.connections_accepted++;
   return attach(t, q, NULL, NULL);
 }
 
 static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
   wt_transport *t = ctx;
+  t->stats.packets_sent += n;
   if (t->custom) t->io.send(t->io.ctx, buf, pkts, n);
   else wt_udp_send(&t->udp, buf, pkts, n);
 }
@@ -229,6 +247,8 @@ void wt_transport_config_init(wt_transport_config *c) {
   c->max_streams_uni = 128;
   c->datagram_send_queue = 1024;
   c->datagram_recv_queue = 1024;
+  c->datagram_send_queue_bytes = 1 << 20;
+  c->datagram_recv_queue_bytes = 1 << 20;
   c->max_buffered_streams = 16;
   c->max_buffered_datagrams = 64;
   c->cid_len = 16;
@@ -237,6 +257,7 @@ void wt_transport_config_init(wt_transport_config *c) {
 static int validate_config(const wt_transport_config *c) {
   if (c->cid_len < 8 || c->cid_len > 20 || c->stream_window < 1024 || c->conn_window < c->stream_window ||
       c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
+      c->datagram_send_queue_bytes < 1500 || c->datagram_recv_queue_bytes < 1500 ||
       c->idle_timeout_ms == 0 || !c->bind_addr)
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
@@ -251,6 +272,8 @@ static int setup_loop(wt_transport *t) {
   ev.data.fd = t->evfd;
   return epoll_ctl(t->epfd, EPOLL_CTL_ADD, t->evfd, &ev) ? WT_ERR_IO : 0;
 }
+
+static uint64_t now_cb(void *ctx) { return now_ns(ctx); }
 
 /* Everything but the socket and the loop. */
 static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
@@ -269,7 +292,13 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .max_streams_bidi = cfg->max_streams_bidi,
       .max_streams_uni = cfg->max_streams_uni,
       .datagram_send_queue = cfg->datagram_send_queue,
+      .datagram_send_queue_bytes = cfg->datagram_send_queue_bytes,
+      .datagram_max_age_ms = cfg->datagram_max_age_ms,
+      .datagram_drop_oldest = cfg->datagram_drop_oldest,
       .log = &t->log,
+      .stats = &t->stats,
+      .now = now_cb,
+      .now_ctx = t,
       .send_batch = send_batch,
       .send_ctx = t,
       .on_accept = on_accept,
@@ -336,6 +365,13 @@ uint16_t wt_transport_port(const wt_transport *t) {
 }
 int wt_transport_fd(const wt_transport *t) { return t ? t->epfd : -1; }
 
+void wt_transport_get_stats(const wt_transport *t, wt_stats *out) {
+  if (!t || !out) return;
+  *out = t->stats;
+  out->connections = wt_endpoint_conn_count(t->ep);
+  out->send_errors = t->udp.send_errors;
+}
+
 const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
   const wt_endpoint_config *ec = t ? wt_endpoint_get_config(t->ep) : NULL;
   return ec && ec->tls_server ? wt_tls_server_cert_sha256(ec->tls_server) : NULL;
@@ -367,6 +403,7 @@ static void read_packets(wt_transport *t) {
     int n = wt_udp_recv(&t->udp);
     if (n <= 0) return;
     uint64_t ts = now_ns(t);
+    t->stats.packets_received += (uint64_t)n;
     for (int i = 0; i < n; i++) {
       wt_rxpkt *p = &t->udp.rx[i];
       wt_endpoint_on_packet(t->ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen,
@@ -523,6 +560,7 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
 
 void wt_transport_deliver(wt_transport *t, const struct sockaddr *from, socklen_t from_len, const uint8_t *data,
                           size_t len) {
+  t->stats.packets_received++;
   wt_endpoint_on_packet(t->ep, (const struct sockaddr *)&t->local, t->local_len, from, from_len, data, len,
                         now_ns(t));
 }

@@ -19,6 +19,7 @@
 wt_session *wt_session_new(wt_conn *c, int is_server) {
   wt_session *s = calloc(1, sizeof(*s));
   if (!s) return NULL;
+  WT_STAT(c, sessions, 1);
   s->conn = c;
   s->is_server = is_server;
   s->state = is_server ? WS_WAIT_SETTINGS : WS_CONNECTING;
@@ -30,6 +31,7 @@ wt_session *wt_session_new(wt_conn *c, int is_server) {
 }
 
 void wt_session_free(wt_session *s) {
+  WT_STAT(s->conn, sessions, (uint64_t)-1);
   while (s->streams) {
     wt_stream *st = s->streams;
     s->streams = st->next;
@@ -158,10 +160,16 @@ int wt_session_feed_capsules(wt_session *s, const uint8_t *data, size_t len) {
 /* ------------------------------------------------------------------------ */
 /* Datagrams                                                                */
 
+static void recv_drop(wt_session *s) {
+  s->dgram_recv_drops++;
+  WT_STAT(s->conn, datagram_recv_drops, 1);
+}
+
 void wt_session_on_datagram(wt_session *s, const uint8_t *data, size_t len) {
   uint32_t cap = s->conn->cfg.datagram_recv_queue;
-  if (s->dq_len >= cap) {
-    s->dgram_recv_drops++;
+  WT_STAT(s->conn, datagrams_received, 1);
+  if (s->dq_len >= cap || s->dq_bytes + len > s->conn->cfg.datagram_recv_queue_bytes) {
+    recv_drop(s);
     return;
   }
   if (!s->dq) {
@@ -175,7 +183,7 @@ void wt_session_on_datagram(wt_session *s, const uint8_t *data, size_t len) {
   if (slot->cap < len) {
     uint8_t *n = realloc(slot->data, len ? len : 1);
     if (!n) {
-      s->dgram_recv_drops++;
+      recv_drop(s);
       return;
     }
     slot->data = n;
@@ -184,6 +192,7 @@ void wt_session_on_datagram(wt_session *s, const uint8_t *data, size_t len) {
   memcpy(slot->data, data, len);
   slot->len = len;
   s->dq_len++;
+  s->dq_bytes += len;
   wt_conn_mark_session(s, EV_DATAGRAM);
 }
 
@@ -205,6 +214,7 @@ ssize_t wt_session_receive_datagram(wt_session *s, void *buf, size_t cap) {
   memcpy(buf, slot->data, slot->len);
   s->dq_head = (s->dq_head + 1) % s->dq_cap;
   s->dq_len--;
+  s->dq_bytes -= slot->len;
   return (ssize_t)slot->len;
 }
 

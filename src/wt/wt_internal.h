@@ -59,12 +59,20 @@ typedef struct wt_conn_config {
   size_t nprotocols;
   uint32_t stream_send_buffer;
   uint32_t datagram_recv_queue;
+  uint32_t datagram_recv_queue_bytes;
   uint32_t max_buffered_streams;
   uint32_t max_buffered_datagrams;
   uint64_t max_field_section_size;
   uint64_t grease_seed;
   const wt_logger *log;
+  wt_stats *stats; /* the transport's counters; may be NULL */
 } wt_conn_config;
+
+/* Adds to a counter of the transport, if it keeps any. */
+#define WT_STAT(c, field, n)                            \
+  do {                                                  \
+    if ((c)->cfg.stats) (c)->cfg.stats->field += (n);   \
+  } while (0)
 
 /* Pending-event bits. */
 enum {
@@ -148,7 +156,7 @@ struct wt_session {
   wt_stream *in_head, *in_tail;
   /* datagrams received, a ring of reusable slots */
   wt_dgram_slot *dq;
-  size_t dq_cap, dq_head, dq_len;
+  size_t dq_cap, dq_head, dq_len, dq_bytes;
   uint64_t dgram_send_drops, dgram_recv_drops;
   /* events */
   wt_event_cb cb;

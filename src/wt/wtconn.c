@@ -368,6 +368,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   if (!status) status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : 404;
   if (status < 200 || status > 599) status = 500;
   if (status >= 300) {
+    WT_STAT(c, sessions_refused, 1);
     refuse(c, (int64_t)s->id, status, "refused by the request hook");
     s->close_http_status = status;
     free_protocols(&req);
@@ -389,6 +390,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   send_status(c, (int64_t)s->id, status, proto.len ? (const char *)proto.data : NULL, 0);
   wt_buf_free(&proto);
   s->state = WS_OPEN;
+  WT_STAT(c, sessions_accepted, 1);
   wt_conn_mark_session(s, EV_READY);
   adopt_early(c, s);
   if (wt_buf_readable(&s->early_data)) {
@@ -681,6 +683,7 @@ static void *buffer_early(wt_conn *c, wt_stream *st, uint64_t session_id) {
   if (c->nearly >= c->cfg.max_buffered_streams) {
     WT_LOGI(c->cfg.log, "stream %lld: refused, %zu streams already wait for their session", (long long)st->id,
             c->nearly);
+    WT_STAT(c, streams_refused, 1);
     wt_h3conn_stop_sending(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
     if (st->bidi) wt_h3conn_reset(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
     wt_stream_free(st);
@@ -707,6 +710,7 @@ static void *h_on_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bid
     return st;
   }
   if (s || wt_idmap_get(&c->gone, session_id)) {
+    WT_STAT(c, streams_refused, 1);
     wt_h3conn_stop_sending(c->h3, sid, WT_SESSION_GONE);
     if (bidi) wt_h3conn_reset(c->h3, sid, WT_SESSION_GONE);
     wt_stream_free(st);
@@ -736,6 +740,7 @@ static void h_on_datagram(void *ctx, uint64_t session_id, const uint8_t *d, size
   if (s == NULL && wt_idmap_get(&c->gone, session_id)) return;
   if (c->nearly_dgrams >= c->cfg.max_buffered_datagrams) {
     c->early_dgram_drops++;
+    WT_STAT(c, datagram_recv_drops, 1);
     return;
   }
   wt_early_dgram *e = malloc(sizeof(*e) + n);
@@ -879,6 +884,11 @@ void wt_conn_on_stream_acked(wt_conn *c, int64_t sid) {
 void wt_conn_on_stream_closed(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_closed(c->h3, sid); }
 void wt_conn_on_datagram(wt_conn *c, const uint8_t *d, size_t n) { wt_h3conn_on_datagram(c->h3, d, n); }
 void wt_conn_on_stream_credit(wt_conn *c, int bidi) { wt_h3conn_on_stream_credit(c->h3, bidi); }
+
+void wt_conn_on_datagram_dropped(wt_conn *c, uint64_t tag) {
+  wt_session *s = session_by_id(c, tag);
+  if (s) s->dgram_send_drops++;
+}
 
 void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
   c->closed = 1;

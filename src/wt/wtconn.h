@@ -35,6 +35,8 @@ void wt_conn_on_stream_acked(wt_conn *c, int64_t sid);
 void wt_conn_on_stream_closed(wt_conn *c, int64_t sid);
 void wt_conn_on_datagram(wt_conn *c, const uint8_t *data, size_t len);
 void wt_conn_on_stream_credit(wt_conn *c, int bidi);
+/* A datagram the session `tag` queued was dropped before sending. */
+void wt_conn_on_datagram_dropped(wt_conn *c, uint64_t tag);
 /* The connection is gone: every live session ends with `err` (WT_ERR_*)
  * and `detail` unless it already ended. */
 void wt_conn_on_closed(wt_conn *c, int err, const char *detail);

@@ -68,7 +68,7 @@ static void on_ready(void *app) {
   if (R.dgram_hex) {
     uint8_t buf[64];
     size_t n = test_unhex(R.dgram_hex, buf);
-    wt_qconn_send_datagram(R.q, buf, n, NULL, 0);
+    wt_qconn_send_datagram(R.q, buf, n, NULL, 0, 0);
   }
   R.sent = 1;
 }
@@ -90,8 +90,17 @@ static void on_closed(void *app, int err, const char *detail) {
 }
 static void on_freed(void *app) { R.q = NULL; }
 
-static const wt_qconn_handler HANDLER = {on_ready, on_data,  on_reset,  on_sid,    on_sid0, on_sid0,
-                                         on_sid0,  on_dgram, on_credit, on_closed, on_freed};
+static const wt_qconn_handler HANDLER = {.on_ready = on_ready,
+                                         .on_stream_data = on_data,
+                                         .on_stream_reset = on_reset,
+                                         .on_stop_sending = on_sid,
+                                         .on_stream_writable = on_sid0,
+                                         .on_stream_acked = on_sid0,
+                                         .on_stream_closed = on_sid0,
+                                         .on_datagram = on_dgram,
+                                         .on_stream_credit = on_credit,
+                                         .on_closed = on_closed,
+                                         .on_freed = on_freed};
 
 static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
   wt_udp_send(&R.udp, buf, pkts, n);
@@ -112,7 +121,7 @@ static void raw_connect(void) {
                            .conn_window = 1 << 20,
                            .max_streams_bidi = 10,
                            .max_streams_uni = 10,
-                           .datagram_send_queue = 8,
+                           .datagram_send_queue = 8, .datagram_send_queue_bytes = 65536,
                            .log = &R.log,
                            .send_batch = send_batch,
                            .on_accept = no_accept};

@@ -57,7 +57,7 @@ static int io_stop(void *ctx, int64_t sid, uint64_t code) {
   return 0;
 }
 static void io_consumed(void *ctx, int64_t sid, size_t n) {}
-static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) { return 0; }
+static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) { return 0; }
 static void io_close(void *ctx, uint64_t code, const char *reason) {
   R.closed = 1;
   R.close_code = code;

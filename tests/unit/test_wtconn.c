@@ -127,7 +127,7 @@ static int io_stop(void *ctx, int64_t sid, uint64_t code) {
   return 0;
 }
 static void io_consumed(void *ctx, int64_t sid, size_t n) {}
-static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n) {
+static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) {
   side *sd = ctx;
   uint8_t buf[2048];
   if (hl + n > dgram_room) return WT_ERR_TOO_LARGE;
@@ -208,6 +208,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .event_user_data = sd,
                           .stream_send_buffer = send_buffer,
                           .datagram_recv_queue = 4,
+                          .datagram_recv_queue_bytes = 1 << 20,
                           .max_buffered_streams = 2,
                           .max_buffered_datagrams = 2,
                           .max_field_section_size = 16384};
