@@ -306,6 +306,17 @@ typedef struct wt_transport_config {
    * (wt_session_send_datagram returns WT_ERR_AGAIN); 1 drops the oldest
    * queued ones to make room. Either way drops are counted. */
   int datagram_drop_oldest;
+  /** Several sessions per connection, with WebTransport flow control
+   * (draft §5). Off by default: browsers open one connection per session.
+   * When on, the per-session limits below are announced in SETTINGS; if the
+   * peer announces flow control too, a server connection carries up to
+   * `max_sessions` sessions and a client reuses connections for
+   * wt_session_connect calls with `pooled` set. */
+  int pooling;
+  uint32_t max_sessions;             /**< server, with pooling; default 16 */
+  uint64_t session_max_data;         /**< bytes a peer may send per session ahead of our reads; default 4 MiB */
+  uint32_t session_max_streams_bidi; /**< streams a peer may open per session; default 100 each */
+  uint32_t session_max_streams_uni;
   /** Streams and datagrams that arrive before their session is known are
    * held up to these bounds; beyond them streams are refused with
    * WT_BUFFERED_STREAM_REJECTED and datagrams dropped. Defaults 16 and 64. */
@@ -448,6 +459,10 @@ typedef struct wt_connect_options {
    * server selects none of them, the client resets the CONNECT stream with
    * WT_ALPN_ERROR and the session ends with WT_ERR_PROTO. */
   int require_protocol;
+  /** Nonzero: reuse a connection of this transport to the same authority,
+   * verified the same way, whose server enabled WebTransport flow control
+   * (see wt_transport_config.pooling); otherwise a new connection is made. */
+  int pooled;
   /** Events of this session go here (default: the transport's on_event). */
   wt_event_cb on_event;
   void *user_data;

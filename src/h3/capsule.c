@@ -33,6 +33,14 @@ static int64_t handled_max_len(const wt_capsule_parser *cp, uint64_t type) {
   case CAPSULE_DATAGRAM: return (int64_t)cp->max_datagram;
   case CAPSULE_WT_CLOSE_SESSION: return 4 + WT_CLOSE_REASON_MAX;
   case CAPSULE_WT_DRAIN_SESSION: return 0;
+  case CAPSULE_WT_MAX_DATA:
+  case CAPSULE_WT_MAX_STREAM_DATA:
+  case CAPSULE_WT_MAX_STREAMS_BIDI:
+  case CAPSULE_WT_MAX_STREAMS_UNI:
+  case CAPSULE_WT_DATA_BLOCKED:
+  case CAPSULE_WT_STREAM_DATA_BLOCKED:
+  case CAPSULE_WT_STREAMS_BLOCKED_BIDI:
+  case CAPSULE_WT_STREAMS_BLOCKED_UNI: return 8; /* one varint */
   default: return -1;
   }
 }

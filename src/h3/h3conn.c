@@ -45,6 +45,7 @@ typedef struct h3s {
   uint8_t headers_state;
   uint8_t wt_bidi;
   uint8_t buffering; /* control stream: current frame payload is kept */
+  uint64_t offset;   /* bytes received so far; for WT streams, where the payload began */
   wt_varint_reader vr;
   wt_frame_reader fr;
   wt_buf fbuf;
@@ -548,6 +549,7 @@ static size_t dispatch(wt_h3conn *c, h3s *s, const uint8_t *data, size_t len, in
     }
     off += n;
     own += n;
+    s->offset += n; /* stops growing at K_WT: there the payload begins */
   }
   return own;
 }
@@ -571,14 +573,14 @@ void wt_h3conn_on_stream_data(wt_h3conn *c, int64_t sid, const uint8_t *data, si
     stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended before its first frame");
 }
 
-void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
+void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code, uint64_t final_size) {
   if (c->closed) return;
   h3s *s = wt_idmap_get(&c->streams, (uint64_t)sid);
   if (!s) return;
   if (is_critical(s)) {
     wt_h3conn_fail(c, H3_CLOSED_CRITICAL_STREAM, "peer reset a critical stream");
   } else if (s->kind == K_WT && s->up) {
-    c->h.on_wt_reset(c->h.ctx, s->up, code);
+    c->h.on_wt_reset(c->h.ctx, s->up, code, final_size > s->offset ? final_size - s->offset : 0);
   } else if (s->kind == K_REQUEST) {
     s->kind = K_IGNORE;
     /* A client must hear of a reset even before any response came. */

@@ -72,7 +72,9 @@ typedef struct wt_h3_handler {
    * resets/stops it; remaining input is discarded). */
   void *(*on_wt_stream)(void *ctx, int64_t sid, uint64_t session_id, int bidi);
   void (*on_wt_data)(void *ctx, void *up, const uint8_t *data, size_t len, int fin);
-  void (*on_wt_reset)(void *ctx, void *up, uint64_t code);
+  /* The peer reset it; `final_payload` is the stream's final size minus its
+   * WebTransport header (what session flow control counts). */
+  void (*on_wt_reset)(void *ctx, void *up, uint64_t code, uint64_t final_payload);
   void (*on_wt_stop)(void *ctx, void *up, uint64_t code);
   /* Send-buffer room came back / everything incl. FIN was acknowledged. */
   void (*on_wt_writable)(void *ctx, void *up);
@@ -105,7 +107,7 @@ int wt_h3conn_start(wt_h3conn *c);
 
 /* Input from QUIC. */
 void wt_h3conn_on_stream_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
-void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code);
+void wt_h3conn_on_stream_reset(wt_h3conn *c, int64_t sid, uint64_t code, uint64_t final_size);
 void wt_h3conn_on_stop_sending(wt_h3conn *c, int64_t sid, uint64_t code);
 void wt_h3conn_on_stream_writable(wt_h3conn *c, int64_t sid);
 void wt_h3conn_on_stream_acked(wt_h3conn *c, int64_t sid);

@@ -195,7 +195,7 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint6
 
 static int stream_reset_cb(ngtcp2_conn *conn, int64_t sid, uint64_t final_size, uint64_t code, void *ud, void *sud) {
   wt_qconn *q = ud;
-  if (q->h) q->h->on_stream_reset(q->app, sid, code);
+  if (q->h) q->h->on_stream_reset(q->app, sid, code, final_size);
   return 0;
 }
 

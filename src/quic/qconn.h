@@ -26,7 +26,8 @@ typedef struct wt_qconn wt_qconn;
 typedef struct wt_qconn_handler {
   void (*on_ready)(void *app);
   void (*on_stream_data)(void *app, int64_t sid, const uint8_t *data, size_t len, int fin);
-  void (*on_stream_reset)(void *app, int64_t sid, uint64_t code);
+  /* The peer reset its send side; `final_size` is the stream's total length. */
+  void (*on_stream_reset)(void *app, int64_t sid, uint64_t code, uint64_t final_size);
   void (*on_stop_sending)(void *app, int64_t sid, uint64_t code);
   void (*on_stream_writable)(void *app, int64_t sid);
   void (*on_stream_acked)(void *app, int64_t sid);

@@ -36,6 +36,7 @@ typedef struct tconn {
   int pending;
   struct tconn *pending_next;
   struct tconn *prev, *next; /* every connection of the transport */
+  char *pool_key; /* client: what a pooled session must match to share it */
 } tconn;
 
 struct wt_transport {
@@ -111,7 +112,9 @@ static void q_ready(void *app) { wt_conn_on_ready(((tconn *)app)->wc); }
 static void q_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
   wt_conn_on_stream_data(((tconn *)app)->wc, sid, d, n, fin);
 }
-static void q_reset(void *app, int64_t sid, uint64_t code) { wt_conn_on_stream_reset(((tconn *)app)->wc, sid, code); }
+static void q_reset(void *app, int64_t sid, uint64_t code, uint64_t final_size) {
+  wt_conn_on_stream_reset(((tconn *)app)->wc, sid, code, final_size);
+}
 static void q_stop(void *app, int64_t sid, uint64_t code) { wt_conn_on_stop_sending(((tconn *)app)->wc, sid, code); }
 static void q_writable(void *app, int64_t sid) { wt_conn_on_stream_writable(((tconn *)app)->wc, sid); }
 static void q_acked(void *app, int64_t sid) { wt_conn_on_stream_acked(((tconn *)app)->wc, sid); }
@@ -154,6 +157,7 @@ static void q_freed(void *app) {
     c->t->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   wt_conn_free(c->wc);
+  free(c->pool_key);
   free(c);
 }
 
@@ -198,6 +202,11 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .datagram_recv_queue_bytes = t->cfg.datagram_recv_queue_bytes,
       .stats = &t->stats,
       .max_buffered_streams = t->cfg.max_buffered_streams,
+      .pooling = t->cfg.pooling,
+      .max_sessions = t->cfg.max_sessions,
+      .session_max_data = t->cfg.session_max_data,
+      .session_max_streams_bidi = t->cfg.session_max_streams_bidi,
+      .session_max_streams_uni = t->cfg.session_max_streams_uni,
       .max_buffered_datagrams = t->cfg.max_buffered_datagrams,
       .max_field_section_size = 16384,
       .log = &t->log,
@@ -250,6 +259,10 @@ void wt_transport_config_init(wt_transport_config *c) {
   c->datagram_send_queue_bytes = 1 << 20;
   c->datagram_recv_queue_bytes = 1 << 20;
   c->max_buffered_streams = 16;
+  c->max_sessions = 16;
+  c->session_max_data = 4 << 20;
+  c->session_max_streams_bidi = 100;
+  c->session_max_streams_uni = 100;
   c->max_buffered_datagrams = 64;
   c->cid_len = 16;
 }
@@ -258,6 +271,7 @@ static int validate_config(const wt_transport_config *c) {
   if (c->cid_len < 8 || c->cid_len > 20 || c->stream_window < 1024 || c->conn_window < c->stream_window ||
       c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
       c->datagram_send_queue_bytes < 1500 || c->datagram_recv_queue_bytes < 1500 ||
+      (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) ||
       c->idle_timeout_ms == 0 || !c->bind_addr)
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
@@ -518,6 +532,28 @@ static int fill_verify(const wt_connect_options *o, const wt_url *u, wt_tls_veri
   return 0;
 }
 
+/* Sessions may share a connection only if they would have made the same
+ * one: same authority, same verification, same draft generations. */
+static char *pool_key(const wt_url *u, const wt_connect_options *o) {
+  size_t n = strlen(u->authority) + (o->ca_file ? strlen(o->ca_file) : 0) + 65 * o->ncert_hashes + 64;
+  char *k = malloc(n);
+  if (!k) return NULL;
+  int off = snprintf(k, n, "%s|%d|%d|%s", u->authority, (int)o->verify, o->draft, o->ca_file ? o->ca_file : "");
+  for (size_t i = 0; o->verify == WT_VERIFY_HASHES && i < o->ncert_hashes; i++) {
+    k[off++] = '|';
+    wt_hex_sha256(o->cert_hashes[i], k + off);
+    off += 64;
+  }
+  return k;
+}
+
+static tconn *find_pooled(wt_transport *t, const char *key) {
+  for (tconn *c = t->conns; c; c = c->next)
+    if (c->pool_key && strcmp(c->pool_key, key) == 0 && wt_qconn_get_state(c->q) == QC_ACTIVE && wt_conn_poolable(c->wc))
+      return c;
+  return NULL;
+}
+
 int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
   wt_connect_options defaults;
   if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
@@ -531,6 +567,15 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   int rv = wt_url_parse(url, &u);
   if (!rv) rv = draft_mask(opts->draft, &copts.draft_mask);
   if (!rv) rv = fill_verify(opts, &u, &verify);
+  char *key = rv ? NULL : pool_key(&u, opts);
+  if (!rv && !key) rv = WT_ERR_NOMEM;
+  tconn *pooled = rv || !opts->pooled ? NULL : find_pooled(t, key);
+  if (pooled) {
+    rv = wt_conn_connect(pooled->wc, &u, opts, out);
+    free(key);
+    wt_url_free(&u);
+    return rv;
+  }
   struct sockaddr_storage remote, mapped, local;
   socklen_t rlen = 0, mlen = 0, llen = 0;
   if (!rv) rv = resolve(t, &u, &remote, &rlen);
@@ -548,7 +593,12 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
     rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
                              opts->ca_file, now_ns(t), &q);
   if (!rv) rv = attach(t, q, &copts, &c);
-  if (!rv) rv = wt_conn_connect(c->wc, &u, opts, out);
+  if (!rv) {
+    c->pool_key = key;
+    key = NULL;
+    rv = wt_conn_connect(c->wc, &u, opts, out);
+  }
+  free(key);
   /* A connection without a session is of no use: let the endpoint reap it. */
   if (rv && q) wt_endpoint_abandon(t->ep, q);
   wt_url_free(&u);

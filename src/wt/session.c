@@ -136,6 +136,16 @@ static int on_capsule(void *ud, uint64_t type, const uint8_t *v, size_t len) {
     }
     return 0;
   case CAPSULE_DATAGRAM: wt_session_on_datagram(s, v, len); return 0;
+  case CAPSULE_WT_MAX_DATA:
+  case CAPSULE_WT_MAX_STREAM_DATA:
+  case CAPSULE_WT_MAX_STREAMS_BIDI:
+  case CAPSULE_WT_MAX_STREAMS_UNI:
+  case CAPSULE_WT_DATA_BLOCKED:
+  case CAPSULE_WT_STREAM_DATA_BLOCKED:
+  case CAPSULE_WT_STREAMS_BLOCKED_BIDI:
+  case CAPSULE_WT_STREAMS_BLOCKED_UNI:
+    /* A violation ended the session: stop reading its capsules. */
+    return wt_flow_on_capsule(s, type, v, len) ? 2 : 0;
   default: return 0;
   }
 }
@@ -145,6 +155,7 @@ int wt_session_feed_capsules(wt_session *s, const uint8_t *data, size_t len) {
   int rv = wt_capsule_parser_feed(&s->cp, data, len, on_capsule, s, &used);
   if (rv == 0) return 0;
   wt_conn *c = s->conn;
+  if (rv == 2) return 0; /* flow-control violation, already handled */
   if (rv == 1) {
     wt_conn_session_gone(c, s, 1);
     if (used == len) return 0;
@@ -283,8 +294,9 @@ int wt_session_export_keying_material(wt_session *s, const void *label, size_t l
 
 int wt_session_can_open_stream(wt_session *s, int bidi) {
   if (!s || s->state != WS_OPEN) return 0;
+  bidi = bidi != 0;
   wt_conn *c = s->conn;
-  if (c->xio.streams_left(c->xio.ctx, bidi) > 0) return 1;
+  if (c->xio.streams_left(c->xio.ctx, bidi) > 0 && wt_flow_can_open(s, bidi, 0)) return 1;
   s->wants_credit = 1;
   return 0;
 }
@@ -293,7 +305,9 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   if (!s || !out) return WT_ERR_INVALID_ARGUMENT;
   if (s->state != WS_OPEN) return WT_ERR_STATE;
   wt_conn *c = s->conn;
-  if (c->xio.streams_left(c->xio.ctx, bidi) == 0) {
+  bidi = bidi != 0;
+  /* Both the connection's (QUIC) and the session's stream limits apply. */
+  if (c->xio.streams_left(c->xio.ctx, bidi) == 0 || !wt_flow_can_open(s, bidi, 1)) {
     s->wants_credit = 1;
     return WT_ERR_AGAIN;
   }
@@ -308,6 +322,7 @@ int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   }
   st->id = sid;
   wt_stream_attach(s, st);
+  wt_flow_on_opened(s, bidi);
   wt_conn_wake(c);
   *out = st;
   return 0;

@@ -55,6 +55,8 @@ void wt_stream_attach(wt_session *s, wt_stream *st) {
   if (s->streams) s->streams->prev = st;
   s->streams = st;
   if (st->local) return;
+  /* A stream that waited for its session counts now, with what it holds. */
+  if (wt_flow_on_peer_stream(s, st->bidi) || wt_flow_on_received(s, st->rx_total)) return;
   st->queued = 1;
   st->in_next = NULL;
   if (s->in_tail)
@@ -71,11 +73,15 @@ static void discard_received(wt_stream *st) {
   size_t n = wt_buf_readable(&st->rbuf);
   wt_buf_free(&st->rbuf);
   if (n && !st->detached) wt_h3conn_consumed(st->conn->h3, st->id, n);
+  if (n && st->session) wt_flow_on_consumed(st->session, n);
 }
 
 void wt_stream_on_data(wt_stream *st, const uint8_t *data, size_t len, int fin) {
+  st->rx_total += len;
+  if (st->session && wt_flow_on_received(st->session, len)) return;
   if (st->recv_stopped || st->recv_reset) {
     if (len) wt_h3conn_consumed(st->conn->h3, st->id, len);
+    if (st->session) wt_flow_on_consumed(st->session, len);
     return;
   }
   if (len && wt_buf_append(&st->rbuf, data, len)) {
@@ -96,7 +102,15 @@ static void map_code(uint64_t h3, uint32_t *code, uint8_t *has) {
   if (!*has) *code = 0;
 }
 
-void wt_stream_on_reset(wt_stream *st, uint64_t code) {
+void wt_stream_on_reset(wt_stream *st, uint64_t code, uint64_t final_payload) {
+  /* Session flow control counts a reset stream at its final size; what
+   * never arrived is returned as credit at once. */
+  if (final_payload > st->rx_total && st->session) {
+    uint64_t missing = final_payload - st->rx_total;
+    st->rx_total = final_payload;
+    if (wt_flow_on_received(st->session, missing)) return;
+    wt_flow_on_consumed(st->session, missing);
+  }
   if (st->recv_reset || st->recv_stopped || st->fin_read) return;
   st->recv_reset = 1;
   map_code(code, &st->reset_code, &st->reset_has_code);
@@ -162,8 +176,12 @@ ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin) {
   if (!st || (!data && len)) return WT_ERR_INVALID_ARGUMENT;
   int rv = writable_state(st);
   if (rv) return rv;
-  ssize_t n = wt_h3conn_write(st->conn->h3, st->id, data, len, fin, st->conn->cfg.stream_send_buffer);
+  /* The session's data limit (with pooling) caps what may be taken. */
+  uint64_t credit = wt_flow_send_credit(st->session);
+  size_t want = len < credit ? len : (size_t)credit;
+  ssize_t n = wt_h3conn_write(st->conn->h3, st->id, data, want, fin && want == len, st->conn->cfg.stream_send_buffer);
   if (n < 0) return n;
+  wt_flow_on_sent(st->session, (uint64_t)n, want < len);
   if ((size_t)n < len)
     st->want_writable = 1;
   else if (fin)
@@ -189,6 +207,7 @@ ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin) {
     wt_h3conn_consumed(st->conn->h3, st->id, n);
     wt_conn_wake(st->conn);
   }
+  if (n) wt_flow_on_consumed(st->session, n);
   if (wt_buf_readable(&st->rbuf) == 0 && st->fin_received) {
     if (fin) *fin = 1;
     st->fin_read = 1;

@@ -62,6 +62,10 @@ typedef struct wt_conn_config {
   uint32_t datagram_recv_queue_bytes;
   uint32_t max_buffered_streams;
   uint32_t max_buffered_datagrams;
+  int pooling;                       /* we announce flow control */
+  uint32_t max_sessions;             /* server, when flow control is on */
+  uint64_t session_max_data;
+  uint32_t session_max_streams_bidi, session_max_streams_uni;
   uint64_t max_field_section_size;
   uint64_t grease_seed;
   const wt_logger *log;
@@ -114,6 +118,7 @@ struct wt_stream {
   uint8_t reset_has_code, stop_has_code;
   uint32_t pending; /* EV_* bits */
   wt_buf rbuf;
+  uint64_t rx_total;       /* payload bytes received (for session flow control) */
   void *context;
   wt_stream *prev, *next; /* session's stream list, or conn's early list */
   wt_stream *in_next;     /* session's incoming queue */
@@ -121,6 +126,18 @@ struct wt_stream {
   uint8_t dirty;
   uint8_t queued; /* in the incoming queue */
 };
+
+/* Session flow control state (flow.c). Arrays are indexed by bidi (0/1). */
+typedef struct wt_flow {
+  int enabled;
+  /* limits the peer set for us */
+  uint64_t tx_max_data, tx_data;
+  uint64_t tx_max_streams[2], tx_streams[2];
+  uint64_t blocked_data_at, blocked_streams_at[2]; /* last *_BLOCKED value sent, plus 1 */
+  /* limits we set for the peer */
+  uint64_t rx_window, rx_max_data, rx_data, rx_consumed;
+  uint64_t rx_stream_window[2], rx_max_streams[2], rx_streams[2], rx_retired[2];
+} wt_flow;
 
 typedef struct wt_dgram_slot {
   uint8_t *data;
@@ -154,6 +171,7 @@ struct wt_session {
   /* streams */
   wt_stream *streams; /* all streams of the session */
   wt_stream *in_head, *in_tail;
+  wt_flow flow;
   /* datagrams received, a ring of reusable slots */
   wt_dgram_slot *dq;
   size_t dq_cap, dq_head, dq_len, dq_bytes;
@@ -197,6 +215,7 @@ struct wt_conn {
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
   uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
   wt_idmap unacked_fins;    /* CONNECT streams whose FIN we sent, not yet acked */
+  int fc_enabled;           /* both sides announced WebTransport flow control */
 };
 
 /* A server-side session request, as the request hook sees it. */
@@ -232,7 +251,7 @@ wt_stream *wt_stream_new(wt_conn *c, wt_session *s, int64_t sid, int bidi, int l
 void wt_stream_free(wt_stream *st);
 void wt_stream_attach(wt_session *s, wt_stream *st);
 void wt_stream_on_data(wt_stream *st, const uint8_t *data, size_t len, int fin);
-void wt_stream_on_reset(wt_stream *st, uint64_t code);
+void wt_stream_on_reset(wt_stream *st, uint64_t code, uint64_t final_payload);
 void wt_stream_on_stop(wt_stream *st, uint64_t code);
 void wt_stream_on_writable(wt_stream *st);
 void wt_stream_on_acked(wt_stream *st);
@@ -240,6 +259,22 @@ void wt_stream_on_acked(wt_stream *st);
 void wt_stream_session_gone(wt_stream *st);
 /* Nonzero once both directions are finished for the application. */
 int wt_stream_is_done(const wt_stream *st);
+
+/* flow.c */
+void wt_flow_init(wt_session *s);
+uint64_t wt_flow_send_credit(wt_session *s);
+void wt_flow_on_sent(wt_session *s, uint64_t n, int blocked);
+/* Nonzero if a stream may be opened; when not and `announce`, sends
+ * WT_STREAMS_BLOCKED. */
+int wt_flow_can_open(wt_session *s, int bidi, int announce);
+void wt_flow_on_opened(wt_session *s, int bidi);
+/* These return -1 after ending the session for a violation. */
+int wt_flow_on_peer_stream(wt_session *s, int bidi);
+int wt_flow_on_received(wt_session *s, uint64_t n);
+int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t len);
+void wt_flow_on_consumed(wt_session *s, uint64_t n);
+void wt_flow_on_peer_stream_retired(wt_session *s, int bidi);
+void wt_flow_violation(wt_session *s, const char *why);
 
 /* session.c */
 wt_session *wt_session_new(wt_conn *c, int is_server);

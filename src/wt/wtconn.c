@@ -27,6 +27,15 @@ static const wt_h3_handler handler_table;
 /* ------------------------------------------------------------------------ */
 /* Settings we send                                                         */
 
+/* What we announce for session flow control (draft §5.4) when pooling. */
+static size_t flow_settings(wt_setting *s, const wt_conn_config *cfg) {
+  if (!cfg->pooling) return 0;
+  s[0] = (wt_setting){H3_SETTING_WT_INITIAL_MAX_DATA, cfg->session_max_data};
+  s[1] = (wt_setting){H3_SETTING_WT_INITIAL_MAX_STREAMS_BIDI, cfg->session_max_streams_bidi};
+  s[2] = (wt_setting){H3_SETTING_WT_INITIAL_MAX_STREAMS_UNI, cfg->session_max_streams_uni};
+  return 3;
+}
+
 static size_t server_settings(wt_setting *s, uint64_t max_field_section) {
   /* Every generation browsers speak (spec §6); all boolean-like values are 1
    * because some clients reject anything else. */
@@ -73,6 +82,7 @@ int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, con
                          .grease_seed = cfg->grease_seed};
   hc.nsettings = cfg->is_server ? server_settings(settings, cfg->max_field_section_size)
                                 : client_settings(settings, c->draft_mask, cfg->max_field_section_size);
+  hc.nsettings += flow_settings(settings + hc.nsettings, cfg);
   wt_h3_handler h = handler_table;
   h.ctx = c;
   int rv = wt_h3conn_new(&hc, io, &h, cfg->log, &c->h3);
@@ -116,7 +126,10 @@ void wt_conn_wake(wt_conn *c) {
   if (c->xio.wake) c->xio.wake(c->xio.ctx);
 }
 
-int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->unacked_fins.count == 0; }
+/* A pooled connection (flow control on) stays for the next session. */
+int wt_conn_finished(const wt_conn *c) {
+  return c->had_session && !c->all && c->unacked_fins.count == 0 && !c->fc_enabled;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Event marking and dispatch                                               */
@@ -224,6 +237,7 @@ static void stream_event(wt_stream *st, wt_event_type type, uint32_t code, int h
  * final event may now be due. */
 static void retire_stream(wt_stream *st) {
   wt_session *s = st->session;
+  if (!st->local) wt_flow_on_peer_stream_retired(s, st->bidi);
   if (st->prev)
     st->prev->next = st->next;
   else
@@ -339,6 +353,24 @@ static int known_protocol_token(const char *p) {
 static void reject_early_for(wt_conn *c, uint64_t session_id);
 static void adopt_early(wt_conn *c, wt_session *s);
 
+static int sessions_in(const wt_conn *c, wt_session_state st) {
+  int n = 0;
+  for (const wt_session *s = c->all; s; s = s->next_all)
+    if (s->state == st) n++;
+  return n;
+}
+
+/* Without flow control a connection carries one session at a time (draft
+ * §5.2); with it, as many as we allow. */
+static int session_limit(const wt_conn *c) { return c->fc_enabled ? (int)c->cfg.max_sessions : 1; }
+
+static void reject_request(wt_conn *c, int64_t sid, const char *why) {
+  WT_LOGI(c->cfg.log, "stream %lld: request rejected: %s", (long long)sid, why);
+  WT_STAT(c, sessions_refused, 1);
+  wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
+  wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
+}
+
 /* Runs the application's hook and answers. The session is WS_WAIT_SETTINGS
  * until here. */
 static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
@@ -352,6 +384,11 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     wt_h3conn_reset(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
     wt_h3conn_stop_sending(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "client did not enable WebTransport");
+    return;
+  }
+  if (sessions_in(c, WS_OPEN) >= session_limit(c)) {
+    reject_request(c, (int64_t)s->id, c->fc_enabled ? "session limit reached" : "one session per connection without flow control");
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, "rejected");
     return;
   }
   wt_request req;
@@ -390,6 +427,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   send_status(c, (int64_t)s->id, status, proto.len ? (const char *)proto.data : NULL, 0);
   wt_buf_free(&proto);
   s->state = WS_OPEN;
+  wt_flow_init(s);
   WT_STAT(c, sessions_accepted, 1);
   wt_conn_mark_session(s, EV_READY);
   adopt_early(c, s);
@@ -400,13 +438,6 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     wt_buf_free(&early);
   }
   wt_conn_wake(c);
-}
-
-static int live_sessions(const wt_conn *c) {
-  int n = 0;
-  for (const wt_session *s = c->all; s; s = s->next_all)
-    if (s->state != WS_CLOSED) n++;
-  return n;
 }
 
 static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
@@ -424,12 +455,9 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
     wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
     return;
   }
-  /* Without WebTransport flow control a connection carries one session at
-   * a time (draft §5.2). */
-  if (live_sessions(c) >= 1) {
-    WT_LOGI(c->cfg.log, "stream %lld: second concurrent session refused (no pooling)", (long long)sid);
-    wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
-    wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
+  /* Requests waiting for the client's SETTINGS are bounded too. */
+  if (sessions_in(c, WS_WAIT_SETTINGS) >= (int)(c->cfg.max_sessions ? c->cfg.max_sessions : 1)) {
+    reject_request(c, sid, "too many requests before the client's SETTINGS");
     return;
   }
   if ((uint64_t)sid + 4 > c->next_request_id) c->next_request_id = (uint64_t)sid + 4;
@@ -581,6 +609,10 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     return;
   }
   s->state = WS_OPEN;
+  wt_flow_init(s);
+  /* Server streams that beat the response count from here. */
+  for (wt_stream *st = s->streams; st; st = st->next)
+    if (!st->local && (wt_flow_on_peer_stream(s, st->bidi) || wt_flow_on_received(s, st->rx_total))) return;
   wt_conn_mark_session(s, EV_READY);
   if (s->in_head) wt_conn_mark_session(s, EV_STREAM);
   if (s->dq_len) wt_conn_mark_session(s, EV_DATAGRAM);
@@ -591,9 +623,16 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
 
 static wt_session *session_by_id(wt_conn *c, uint64_t id) { return wt_idmap_get(&c->sessions, id); }
 
+/* Draft §5: flow control (and with it several sessions per connection) is
+ * on only if both endpoints announce at least one initial limit. */
+static int peer_announces_flow_control(const wt_h3_settings *ps) {
+  return ps->wt_initial_max_data || ps->wt_initial_max_streams_uni || ps->wt_initial_max_streams_bidi;
+}
+
 static void h_on_settings(void *ctx) {
   wt_conn *c = ctx;
   c->settings_seen = 1;
+  c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
   for (wt_session *s = c->all, *next; s; s = next) {
     next = s->next_all;
     if (s->state == WS_WAIT_SETTINGS)
@@ -720,7 +759,9 @@ static void *h_on_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bid
 }
 
 static void h_on_wt_data(void *ctx, void *up, const uint8_t *d, size_t n, int fin) { wt_stream_on_data(up, d, n, fin); }
-static void h_on_wt_reset(void *ctx, void *up, uint64_t code) { wt_stream_on_reset(up, code); }
+static void h_on_wt_reset(void *ctx, void *up, uint64_t code, uint64_t final_payload) {
+  wt_stream_on_reset(up, code, final_payload);
+}
 static void h_on_wt_stop(void *ctx, void *up, uint64_t code) { wt_stream_on_stop(up, code); }
 static void h_on_wt_writable(void *ctx, void *up) { wt_stream_on_writable(up); }
 static void h_on_wt_acked(void *ctx, void *up) { wt_stream_on_acked(up); }
@@ -869,7 +910,9 @@ void wt_conn_on_ready(wt_conn *c) {
 void wt_conn_on_stream_data(wt_conn *c, int64_t sid, const uint8_t *d, size_t n, int fin) {
   wt_h3conn_on_stream_data(c->h3, sid, d, n, fin);
 }
-void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code) { wt_h3conn_on_stream_reset(c->h3, sid, code); }
+void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code, uint64_t final_size) {
+  wt_h3conn_on_stream_reset(c->h3, sid, code, final_size);
+}
 void wt_conn_on_stop_sending(wt_conn *c, int64_t sid, uint64_t code) { wt_h3conn_on_stop_sending(c->h3, sid, code); }
 void wt_conn_on_stream_writable(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_writable(c->h3, sid); }
 
@@ -901,6 +944,11 @@ void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
     int e = err == 0 && s->state != WS_OPEN ? WT_ERR_CLOSED : err;
     wt_session_terminate(s, err == 0, 0, NULL, 0, e, detail);
   }
+}
+
+int wt_conn_poolable(const wt_conn *c) {
+  return !c->cfg.is_server && c->settings_seen && c->fc_enabled && !c->closed && !wt_h3conn_goaway_received(c->h3) &&
+         !wt_h3conn_is_closed(c->h3);
 }
 
 int wt_conn_shutdown(wt_conn *c) {

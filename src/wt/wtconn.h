@@ -28,7 +28,7 @@ void wt_conn_free(wt_conn *c);
 /* The QUIC handshake can carry application data: open HTTP/3 streams. */
 void wt_conn_on_ready(wt_conn *c);
 void wt_conn_on_stream_data(wt_conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
-void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code);
+void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code, uint64_t final_size);
 void wt_conn_on_stop_sending(wt_conn *c, int64_t sid, uint64_t code);
 void wt_conn_on_stream_writable(wt_conn *c, int64_t sid);
 void wt_conn_on_stream_acked(wt_conn *c, int64_t sid);
@@ -52,6 +52,10 @@ int wt_conn_finished(const wt_conn *c);
 /* Client: starts a session on this connection. The CONNECT goes out once
  * the server's SETTINGS have arrived. */
 int wt_conn_connect(wt_conn *c, const wt_url *url, const wt_connect_options *opts, wt_session **out);
+
+/* Client: nonzero if this connection can take another session (its server
+ * enabled flow control, has not sent GOAWAY, and it is still open). */
+int wt_conn_poolable(const wt_conn *c);
 
 /* Drains every session and sends GOAWAY. */
 int wt_conn_shutdown(wt_conn *c);

@@ -75,7 +75,7 @@ static void on_ready(void *app) {
 static void on_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
   wt_qconn_stream_consumed(R.q, sid, n);
 }
-static void on_reset(void *app, int64_t sid, uint64_t code) {
+static void on_reset(void *app, int64_t sid, uint64_t code, uint64_t final_size) {
   R.got_reset = 1;
   R.reset_sid = sid;
   R.reset_code = code;

@@ -88,7 +88,7 @@ static void *h_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bidi) 
   return R.refuse_wt ? NULL : &R;
 }
 static void h_wt_data(void *ctx, void *up, const uint8_t *d, size_t n, int fin) { R.wt_data_len += n; }
-static void h_wt_reset(void *ctx, void *up, uint64_t code) {}
+static void h_wt_reset(void *ctx, void *up, uint64_t code, uint64_t final_payload) {}
 static void h_wt_stop(void *ctx, void *up, uint64_t code) {}
 static void h_wt_void(void *ctx, void *up) {}
 static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) {
@@ -200,7 +200,7 @@ static void control_stream_errors(void) {
   EXPECT_CLOSE(H3_CLOSED_CRITICAL_STREAM);
   setup(1);
   peer_control_ok();
-  wt_h3conn_on_stream_reset(C, 2, 0);
+  wt_h3conn_on_stream_reset(C, 2, 0, 0);
   EXPECT_CLOSE(H3_CLOSED_CRITICAL_STREAM);
   setup(1);
   peer_control_ok();

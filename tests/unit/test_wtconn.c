@@ -13,6 +13,7 @@
 #include "h3/codes.h"
 #include "h3/frame.h"
 #include "h3/qpack.h"
+#include "h3/varint.h"
 #include "test.h"
 #include "wt/wtconn.h"
 
@@ -181,6 +182,12 @@ static int on_request(wt_request *r, void *ud) {
   return sd->status;
 }
 
+/* Pooling (session flow control) for the next setup(): which sides
+ * announce it, and the server's per-session limits. */
+static int pool_client, pool_server;
+static uint64_t pool_max_data = 10000;
+static uint32_t pool_max_streams = 2;
+
 static void setup(unsigned client_mask, uint32_t send_buffer) {
   while (q_head) {
     pev *e = q_head;
@@ -211,7 +218,12 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .datagram_recv_queue_bytes = 1 << 20,
                           .max_buffered_streams = 2,
                           .max_buffered_datagrams = 2,
-                          .max_field_section_size = 16384};
+                          .max_field_section_size = 16384,
+                          .pooling = i ? pool_server : pool_client,
+                          .max_sessions = 4,
+                          .session_max_data = pool_max_data,
+                          .session_max_streams_bidi = pool_max_streams,
+                          .session_max_streams_uni = pool_max_streams};
     wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
     wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
     wt_conn_client_opts co = {client_mask};
@@ -238,7 +250,7 @@ static void deliver(pev *e) {
       wt_conn_on_stream_writable(from->c, e->sid);
     }
     break;
-  case E_RESET: wt_conn_on_stream_reset(to->c, e->sid, e->code); break;
+  case E_RESET: wt_conn_on_stream_reset(to->c, e->sid, e->code, from->wire[e->sid].len); break;
   case E_STOP: wt_conn_on_stop_sending(to->c, e->sid, e->code); break;
   case E_DGRAM: wt_conn_on_datagram(to->c, e->data, e->len); break;
   }
@@ -681,7 +693,7 @@ static void stream_aborts_carry_application_codes(void) {
   CHECK_EQ(wt_session_open_stream(cs, 1, &c), 0);
   wt_stream_write(c, "c", 1, 0);
   pump();
-  wt_conn_on_stream_reset(S[1].c, 12, H3_CONNECT_ERROR);
+  wt_conn_on_stream_reset(S[1].c, 12, H3_CONNECT_ERROR, S[0].wire[12].len);
   dispatch();
   CHECK_EQ(S[1].nev[WT_EV_STREAM_RECV_ABORTED], 2);
   CHECK(!S[1].abort_has_code);
@@ -743,6 +755,152 @@ static void connection_loss_ends_sessions_once(void) {
   CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Pooling: several sessions with WebTransport flow control                 */
+
+static wt_session *pooled_pair(void) {
+  pool_client = pool_server = 1;
+  wt_session *cs = open_session(WT_DRAFT_MASK_ALL);
+  pool_client = pool_server = 0;
+  return cs;
+}
+
+static void pooled_sessions_share_a_connection(void) {
+  wt_session *a = pooled_pair();
+  CHECK(a != NULL);
+  CHECK(S[0].c->fc_enabled && S[1].c->fc_enabled);
+  wt_session *b = connect_session(NULL);
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 2);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 2);
+  CHECK(wt_session_id(a) != wt_session_id(b));
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(b, 1, &st), 0);
+  wt_stream_write(st, "two", 3, 1);
+  pump();
+  CHECK_EQ(S[0].got_len, 3);
+  CHECK_MEM(S[0].got, "two", 3);
+  /* Closing one leaves the other working; the connection stays. */
+  CHECK_EQ(wt_session_close(a, 0, "", 0), 0);
+  pump();
+  CHECK_EQ(wt_session_open_stream(b, 1, &st), 0);
+  wt_stream_write(st, "!", 1, 1);
+  pump();
+  CHECK_EQ(S[0].got_len, 4);
+  CHECK(!wt_conn_finished(S[0].c) && !wt_conn_finished(S[1].c));
+}
+
+static void pooling_needs_both_sides(void) {
+  pool_server = 1; /* the client does not announce flow control */
+  wt_session *cs = open_session(WT_DRAFT_MASK_ALL);
+  pool_server = 0;
+  CHECK(cs != NULL);
+  CHECK(!S[1].c->fc_enabled);
+  wt_session *second = connect_session(NULL);
+  pump();
+  CHECK(second != NULL);
+  CHECK_EQ(S[1].reset_code[4], H3_REQUEST_REJECTED);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+}
+
+static void session_data_limit_blocks_and_credit_returns(void) {
+  wt_session *cs = pooled_pair();
+  CHECK(cs != NULL);
+  S[1].app = collect_app; /* reads everything, which returns credit */
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(cs, 0, &st), 0);
+  static uint8_t data[30000];
+  for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)(i * 7);
+  ssize_t n = wt_stream_write(st, data, sizeof(data), 1);
+  CHECK_EQ(n, (ssize_t)pool_max_data); /* the session's limit, not the stream buffer */
+  CHECK(cs->flow.blocked_data_at != 0); /* WT_DATA_BLOCKED was sent */
+  size_t sent = (size_t)n;
+  for (int i = 0; i < 50 && sent < sizeof(data); i++) {
+    pump();
+    n = wt_stream_write(st, data + sent, sizeof(data) - sent, 1);
+    if (n > 0) sent += (size_t)n;
+  }
+  pump();
+  CHECK_EQ(sent, sizeof(data));
+  CHECK_EQ(S[1].got_len, sizeof(data));
+  CHECK_MEM(S[1].got, data, sizeof(data));
+  CHECK(S[0].nev[WT_EV_STREAM_WRITABLE] >= 2);
+}
+
+static void session_stream_limit_blocks_and_credit_returns(void) {
+  wt_session *cs = pooled_pair();
+  CHECK(cs != NULL);
+  wt_stream *st[3];
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st[0]), 0);
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st[1]), 0);
+  CHECK(!wt_session_can_open_stream(cs, 1));
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st[2]), WT_ERR_AGAIN);
+  CHECK(cs->flow.blocked_streams_at[1] != 0); /* WT_STREAMS_BLOCKED was sent */
+  CHECK(wt_session_can_open_stream(cs, 0));   /* uni streams have their own limit */
+  /* The echo server finishes both streams; retiring them returns credit. */
+  wt_stream_write(st[0], "a", 1, 1);
+  wt_stream_write(st[1], "b", 1, 1);
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_STREAM_CREDIT], 1);
+  CHECK_EQ(wt_session_open_stream(cs, 1, &st[2]), 0);
+}
+
+static void exceeding_session_limits_is_a_flow_control_error(void) {
+  /* Streams: a third bidi stream opened behind the library's back. */
+  wt_session *cs = pooled_pair();
+  CHECK(cs != NULL);
+  int64_t sid;
+  for (int i = 0; i < 3; i++) CHECK_EQ(wt_h3conn_open_wt_stream(S[0].c->h3, cs->id, 1, NULL, &sid), 0);
+  pump();
+  CHECK(S[1].was_reset[0]);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  CHECK_EQ(S[1].error, WT_ERR_PROTO);
+  /* Data: more bytes than the session allows, written raw. */
+  cs = pooled_pair();
+  CHECK(cs != NULL);
+  CHECK_EQ(wt_h3conn_open_wt_stream(S[0].c->h3, cs->id, 0, NULL, &sid), 0);
+  static uint8_t big[10001];
+  CHECK_EQ(wt_h3conn_write(S[0].c->h3, sid, big, sizeof(big), 0, SIZE_MAX), (ssize_t)sizeof(big));
+  pump();
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+}
+
+static void send_capsule_raw(uint64_t type, uint64_t value) {
+  uint8_t buf[32], *p = buf;
+  p = wt_varint_write(p, type);
+  p = wt_varint_write(p, wt_varint_size(value));
+  p = wt_varint_write(p, value);
+  wt_h3conn_send_data(S[0].c->h3, 0, buf, (size_t)(p - buf), 0);
+  pump();
+}
+
+static void flow_control_capsules_are_checked(void) {
+  /* Without flow control they are ignored. */
+  wt_session *cs = open_session(WT_DRAFT_MASK_ALL);
+  CHECK(cs != NULL);
+  send_capsule_raw(CAPSULE_WT_MAX_DATA, 5);
+  send_capsule_raw(CAPSULE_WT_MAX_STREAM_DATA, 5);
+  CHECK(!S[1].was_reset[0]);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_CLOSED], 0);
+  /* With it, a shrinking limit and an HTTP/2-only capsule are errors. */
+  cs = pooled_pair();
+  CHECK(cs != NULL);
+  send_capsule_raw(CAPSULE_WT_MAX_DATA, 20000);
+  CHECK(!S[1].was_reset[0]);
+  send_capsule_raw(CAPSULE_WT_MAX_DATA, 100);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_STREAM_DATA_BLOCKED, 1);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_MAX_STREAMS_UNI, (1ULL << 60) + 1);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_DATA_BLOCKED, 1); /* informational */
+  CHECK(!S[1].was_reset[0]);
+}
+
 int main(void) {
   RUN(sessions_open_in_every_draft_generation);
   RUN(refused_session_reports_the_status);
@@ -766,6 +924,12 @@ int main(void) {
   RUN(writes_push_back_and_resume);
   RUN(export_context_follows_the_draft);
   RUN(connection_loss_ends_sessions_once);
+  RUN(pooled_sessions_share_a_connection);
+  RUN(pooling_needs_both_sides);
+  RUN(session_data_limit_blocks_and_credit_returns);
+  RUN(session_stream_limit_blocks_and_credit_returns);
+  RUN(exceeding_session_limits_is_a_flow_control_error);
+  RUN(flow_control_capsules_are_checked);
   setup(0, 1024);
   wt_conn_free(S[0].c);
   wt_conn_free(S[1].c);
