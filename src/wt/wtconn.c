@@ -718,14 +718,25 @@ static void h_on_request_stop(void *ctx, int64_t sid, uint64_t code) {
 
 /* Streams whose session is not known yet wait in c->early, within a bound
  * (draft §4.6). */
+static void refuse_buffered(wt_conn *c, wt_stream *st, size_t held) {
+  WT_LOGI(c->cfg.log, "stream %lld: refused, %zu streams already wait for their session", (long long)st->id, held);
+  WT_STAT(c, streams_refused, 1);
+  wt_h3conn_stop_sending(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
+  if (st->bidi) wt_h3conn_reset(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
+  wt_stream_free(st);
+}
+
+/* Client: what a server sent before its 2xx is held within the same bound
+ * as early streams on a server (draft §4.6). */
+static size_t peer_streams_held(const wt_session *s) {
+  size_t n = 0;
+  for (const wt_stream *st = s->streams; st; st = st->next) n += !st->local;
+  return n;
+}
+
 static void *buffer_early(wt_conn *c, wt_stream *st, uint64_t session_id) {
   if (c->nearly >= c->cfg.max_buffered_streams) {
-    WT_LOGI(c->cfg.log, "stream %lld: refused, %zu streams already wait for their session", (long long)st->id,
-            c->nearly);
-    WT_STAT(c, streams_refused, 1);
-    wt_h3conn_stop_sending(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
-    if (st->bidi) wt_h3conn_reset(c->h3, st->id, WT_BUFFERED_STREAM_REJECTED);
-    wt_stream_free(st);
+    refuse_buffered(c, st, c->nearly);
     return NULL;
   }
   st->pending_session_id = session_id;
@@ -742,6 +753,10 @@ static void *h_on_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bid
   wt_stream *st = wt_stream_new(c, NULL, sid, bidi, 0);
   if (!st) {
     wt_h3conn_stop_sending(c->h3, sid, H3_INTERNAL_ERROR);
+    return NULL;
+  }
+  if (s && s->state == WS_REQUESTED && peer_streams_held(s) >= c->cfg.max_buffered_streams) {
+    refuse_buffered(c, st, peer_streams_held(s));
     return NULL;
   }
   if (s && s->state != WS_CLOSED && s->state != WS_WAIT_SETTINGS) {
@@ -774,6 +789,11 @@ static void h_on_wt_closed(void *ctx, void *up) {
 static void h_on_datagram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) {
   wt_conn *c = ctx;
   wt_session *s = session_by_id(c, session_id);
+  if (s && s->state == WS_REQUESTED && s->dq_len >= c->cfg.max_buffered_datagrams) {
+    s->dgram_recv_drops++;
+    WT_STAT(c, datagram_recv_drops, 1);
+    return;
+  }
   if (s && s->state != WS_CLOSED && s->state != WS_WAIT_SETTINGS) {
     wt_session_on_datagram(s, d, n);
     return;

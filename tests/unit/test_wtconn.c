@@ -185,6 +185,10 @@ static int on_request(wt_request *r, void *ud) {
 /* Pooling (session flow control) for the next setup(): which sides
  * announce it, and the server's per-session limits. */
 static int pool_client, pool_server;
+/* Origin policy for the next setup(). */
+static const char *const *allow_list;
+static size_t nallow;
+static wt_origin_cb origin_hook;
 static uint64_t pool_max_data = 10000;
 static uint32_t pool_max_streams = 2;
 
@@ -220,6 +224,9 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .max_buffered_datagrams = 2,
                           .max_field_section_size = 16384,
                           .pooling = i ? pool_server : pool_client,
+                          .allowed_origins = allow_list,
+                          .nallowed_origins = nallow,
+                          .check_origin = origin_hook,
                           .max_sessions = 4,
                           .session_max_data = pool_max_data,
                           .session_max_streams_bidi = pool_max_streams,
@@ -901,6 +908,104 @@ static void flow_control_capsules_are_checked(void) {
   CHECK(!S[1].was_reset[0]);
 }
 
+
+/* ------------------------------------------------------------------------ */
+/* Refusals                                                                 */
+
+static int try_origin(const char *origin) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  wt_connect_options o;
+  wt_connect_options_init(&o);
+  o.origin = origin;
+  connect_session(&o);
+  pump();
+  return S[0].nev[WT_EV_SESSION_READY] ? 200 : S[0].http_status;
+}
+
+static int only_example(const char *origin, const char *authority, void *ud) {
+  return strcmp(origin, "https://example.org") == 0;
+}
+
+static void origins_are_validated(void) {
+  /* Default: same host as :authority ("localhost:4433"), any port/scheme. */
+  CHECK_EQ(try_origin("http://localhost:8080"), 200);
+  CHECK_EQ(try_origin("https://LOCALHOST"), 200);
+  CHECK_EQ(try_origin("https://evil.example"), 403);
+  CHECK_EQ(try_origin("null"), 403);
+  CHECK_EQ(try_origin(NULL), 200); /* non-browser clients send none */
+  /* Allow-list. */
+  static const char *const list[] = {"https://app.example.com"};
+  allow_list = list;
+  nallow = 1;
+  CHECK_EQ(try_origin("https://app.example.com"), 200);
+  CHECK_EQ(try_origin("https://other.example.com"), 403);
+  allow_list = NULL;
+  nallow = 0;
+  /* A hook replaces the default rule entirely. */
+  origin_hook = only_example;
+  CHECK_EQ(try_origin("https://example.org"), 200);
+  CHECK_EQ(try_origin("http://localhost"), 403);
+  origin_hook = NULL;
+  CHECK_EQ(response_status(0), 403);
+}
+
+static void rate_limited_request_reports_429(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].status = 429;
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  CHECK_EQ(S[0].http_status, 429);
+  CHECK_EQ(S[0].error, 0);
+}
+
+static void requests_after_goaway_are_rejected(void) {
+  wt_session *a = pooled_pair();
+  CHECK(a != NULL);
+  CHECK_EQ(wt_conn_shutdown(S[1].c), 0);
+  pump();
+  CHECK(!wt_conn_poolable(S[0].c)); /* a client would open a new connection */
+  wt_session *b = connect_session(NULL);
+  pump();
+  CHECK(b != NULL);
+  CHECK_EQ(S[1].reset_code[4], H3_REQUEST_REJECTED);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+  /* The existing session still works. */
+  wt_stream *st;
+  CHECK_EQ(wt_session_open_stream(a, 1, &st), 0);
+  wt_stream_write(st, "ok", 2, 1);
+  pump();
+  CHECK_EQ(S[0].got_len, 2);
+}
+
+static void client_bounds_what_arrives_before_the_response(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].app = NULL;
+  hold_sid = 0; /* hold the response back */
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  /* The server opens streams for session 0 before its 2xx arrives. */
+  for (int i = 0; i < 3; i++) {
+    int64_t sid;
+    CHECK_EQ(wt_h3conn_open_wt_stream(S[1].c->h3, 0, 0, NULL, &sid), 0);
+  }
+  for (int i = 0; i < 5; i++) wt_h3conn_send_datagram(S[1].c->h3, 0, (const uint8_t *)"d", 1);
+  pump();
+  /* Bounds are 2 streams and 2 datagrams. */
+  /* (3, 7 and 11 are the server's HTTP/3 streams; its WT streams follow.) */
+  CHECK(S[0].was_stopped[23]);
+  CHECK_EQ(S[0].stop_code[23], WT_BUFFERED_STREAM_REJECTED);
+  CHECK(!S[0].was_stopped[15] && !S[0].was_stopped[19]);
+  uint64_t sd, rd;
+  wt_session_datagram_drops(cs, &sd, &rd);
+  CHECK_EQ(rd, 3);
+  hold_sid = -1;
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 1);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_DATAGRAM], 1);
+}
+
 int main(void) {
   RUN(sessions_open_in_every_draft_generation);
   RUN(refused_session_reports_the_status);
@@ -930,6 +1035,10 @@ int main(void) {
   RUN(session_stream_limit_blocks_and_credit_returns);
   RUN(exceeding_session_limits_is_a_flow_control_error);
   RUN(flow_control_capsules_are_checked);
+  RUN(origins_are_validated);
+  RUN(rate_limited_request_reports_429);
+  RUN(requests_after_goaway_are_rejected);
+  RUN(client_bounds_what_arrives_before_the_response);
   setup(0, 1024);
   wt_conn_free(S[0].c);
   wt_conn_free(S[1].c);
