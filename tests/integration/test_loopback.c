@@ -155,6 +155,20 @@ static void hundred_concurrent_bidi_streams(void) {
   close_and_wait(0, "");
 }
 
+/* More streams than the server's QUIC limit (128 bidi, one taken by the
+ * CONNECT stream): the rest start as WT_EV_SESSION_STREAM_CREDIT arrives. */
+static void streams_beyond_the_stream_limit_wait_for_credit(void) {
+  start(1);
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  check_client_add_many(&CL, 300, 2000);
+  CHECK(CL.nchecks <= 127);
+  CHECK(run_until(checks_done, 30));
+  CHECK_EQ(CL.nchecks, 300);
+  CHECK(!check_client_failed(&CL));
+  CHECK(CL.credit_events >= 1);
+  close_and_wait(0, "");
+}
+
 static int uni_done(void) { return CL.uni_fin; }
 
 static void uni_stream_comes_back_on_a_server_stream(void) {
@@ -435,6 +449,7 @@ int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   RUN(bidi_echo_of_4_mib_is_byte_exact);
   RUN(hundred_concurrent_bidi_streams);
+  RUN(streams_beyond_the_stream_limit_wait_for_credit);
   RUN(uni_stream_comes_back_on_a_server_stream);
   RUN(thousand_datagrams_mostly_echoed);
   RUN(close_code_and_reason_reach_the_server);

@@ -196,6 +196,8 @@ static void cl_stream_event(check_client *c, const wt_event *ev) {
   }
 }
 
+static void start_pending(check_client *c);
+
 void check_client_event(const wt_event *ev, void *ud) {
   check_client *c = ud;
   wt_stream *st;
@@ -218,6 +220,10 @@ void check_client_event(const wt_event *ev, void *ud) {
   case WT_EV_SESSION_DATAGRAM:
     while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0) c->dg_got++;
     break;
+  case WT_EV_SESSION_STREAM_CREDIT:
+    c->credit_events++;
+    start_pending(c);
+    break;
   default:
     if (ev->stream) cl_stream_event(c, ev);
     break;
@@ -238,7 +244,21 @@ int check_client_add(check_client *c, int bidi, uint64_t total) {
   return 0;
 }
 
+static void start_pending(check_client *c) {
+  while (c->pending_checks > 0 && wt_session_can_open_stream(c->s, 1)) {
+    if (check_client_add(c, 1, c->pending_size)) return;
+    c->pending_checks--;
+  }
+}
+
+void check_client_add_many(check_client *c, int n, uint64_t size) {
+  c->pending_checks += n;
+  c->pending_size = size;
+  start_pending(c);
+}
+
 int check_client_done(const check_client *c) {
+  if (c->pending_checks) return 0;
   for (int i = 0; i < c->nchecks; i++)
     if (!c->checks[i].fin && !c->checks[i].bad && !c->checks[i].aborted) return 0;
   return 1;
