@@ -372,19 +372,19 @@ WT_EXTERN const uint8_t *wt_transport_cert_sha256(const wt_transport *t);
 
 /** Counters of a transport since it was created (and a few gauges). */
 typedef struct wt_stats {
-  uint64_t connections;           /**< live now */
-  uint64_t connections_accepted;  /**< server: accepted since start */
-  uint64_t sessions;              /**< live now */
-  uint64_t sessions_accepted;     /**< server: sessions answered 2xx */
-  uint64_t sessions_refused;      /**< server: requests answered otherwise */
+  uint64_t connections;          /**< live now */
+  uint64_t connections_accepted; /**< server: accepted since start */
+  uint64_t sessions;             /**< live now */
+  uint64_t sessions_accepted;    /**< server: sessions answered 2xx */
+  uint64_t sessions_refused;     /**< server: requests answered otherwise */
   uint64_t datagrams_sent;
   uint64_t datagrams_received;
-  uint64_t datagram_send_drops;   /**< queue full or too old */
-  uint64_t datagram_recv_drops;   /**< receive queue full, or held too long for a session */
-  uint64_t streams_refused;       /**< over the early-stream bound, or for an ended session */
+  uint64_t datagram_send_drops; /**< queue full or too old */
+  uint64_t datagram_recv_drops; /**< receive queue full, or held too long for a session */
+  uint64_t streams_refused;     /**< over the early-stream bound, or for an ended session */
   uint64_t packets_sent;
   uint64_t packets_received;
-  uint64_t send_errors;           /**< packets the socket refused (lost; QUIC retransmits) */
+  uint64_t send_errors; /**< packets the socket refused (lost; QUIC retransmits) */
 } wt_stats;
 
 /** Reads the transport's counters. */
@@ -550,7 +550,9 @@ WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_dro
 /** sendBytes: copies up to `len` bytes into the stream's send buffer and
  * returns how many were taken (possibly 0: wait for WT_EV_STREAM_WRITABLE).
  * With `fin` set, the send side is closed once all `len` bytes are taken.
- * Returns WT_ERR_STATE after the send side was closed or aborted. */
+ * Returns WT_ERR_STATE after the send side was closed (FIN) or on a stream
+ * we cannot write (the peer's uni stream); WT_ERR_CLOSED once it was
+ * aborted by either side or its session is over. */
 WT_EXTERN ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin);
 
 /** Closes the send side (FIN) after what was written. */
@@ -561,8 +563,18 @@ WT_EXTERN int wt_stream_close(wt_stream *st);
  * WT_ERR_CLOSED after the peer reset the stream or we aborted reading. */
 WT_EXTERN ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin);
 
-/** abortSend: resets the send side with an application `code`. */
+/** abortSend: resets the send side with an application `code`. Bytes not
+ * yet sent are dropped. The stream's header still reaches the peer first,
+ * so it can tell which session the reset belongs to. */
 WT_EXTERN int wt_stream_abort_send(wt_stream *st, uint32_t code);
+
+/** Everything written so far (for wt_stream_abort_send_at). */
+#define WT_RELIABLE_ALL UINT64_MAX
+
+/** abortSend after delivering the first `reliable` payload bytes written
+ * (WT_RELIABLE_ALL: all of them), as RESET_STREAM_AT would: the reset goes
+ * out once the peer has acknowledged them. Later writes fail. */
+WT_EXTERN int wt_stream_abort_send_at(wt_stream *st, uint32_t code, uint64_t reliable);
 
 /** abortReceive: asks the peer to stop sending (STOP_SENDING) with `code`
  * and discards what is buffered. */

@@ -45,6 +45,7 @@ typedef struct h3s {
   uint8_t headers_state;
   uint8_t wt_bidi;
   uint8_t buffering; /* control stream: current frame payload is kept */
+  uint8_t wt_hdr;    /* WT stream we opened: length of the header we wrote */
   uint64_t offset;   /* bytes received so far; for WT streams, where the payload began */
   wt_varint_reader vr;
   wt_frame_reader fr;
@@ -139,7 +140,7 @@ static h3s *stream_new(wt_h3conn *c, int64_t sid, int kind) {
 /* A stream error: reset our side, ask the peer to stop, drop what follows. */
 static void stream_error(wt_h3conn *c, h3s *s, uint64_t code, const char *why) {
   WT_LOGI(c->log, "stream %lld: HTTP/3 stream error 0x%llx: %s", (long long)s->id, (unsigned long long)code, why);
-  if (s->bidi || is_local(c, s->id)) c->io.reset(c->io.ctx, s->id, code);
+  if (s->bidi || is_local(c, s->id)) c->io.reset(c->io.ctx, s->id, code, 0);
   if (s->bidi || !is_local(c, s->id)) c->io.stop_sending(c->io.ctx, s->id, code);
   int was_request = s->kind == K_REQUEST && s->headers_state != HS_NONE;
   s->kind = K_IGNORE;
@@ -683,7 +684,8 @@ int wt_h3conn_open_wt_stream(wt_h3conn *c, uint64_t session_id, int bidi, void *
   uint8_t hdr[16], *p = hdr;
   p = wt_varint_write(p, bidi ? H3_FRAME_WT_STREAM : H3_STREAM_WT_UNI);
   p = wt_varint_write(p, session_id);
-  ssize_t n = c->io.write(c->io.ctx, *sid, hdr, (size_t)(p - hdr), 0, SIZE_MAX);
+  s->wt_hdr = (uint8_t)(p - hdr);
+  ssize_t n = c->io.write(c->io.ctx, *sid, hdr, s->wt_hdr, 0, SIZE_MAX);
   return n < 0 ? (int)n : 0;
 }
 
@@ -693,7 +695,15 @@ ssize_t wt_h3conn_write(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t l
 }
 
 int wt_h3conn_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
-  return c->closed ? WT_ERR_CLOSED : c->io.reset(c->io.ctx, sid, code);
+  return c->closed ? WT_ERR_CLOSED : c->io.reset(c->io.ctx, sid, code, 0);
+}
+
+int wt_h3conn_reset_wt(wt_h3conn *c, int64_t sid, uint64_t code, uint64_t payload) {
+  if (c->closed) return WT_ERR_CLOSED;
+  h3s *s = wt_idmap_get(&c->streams, (uint64_t)sid);
+  uint64_t hdr = s && s->kind == K_WT ? s->wt_hdr : 0;
+  uint64_t reliable = payload > UINT64_MAX - hdr ? UINT64_MAX : hdr + payload;
+  return c->io.reset(c->io.ctx, sid, code, reliable);
 }
 
 int wt_h3conn_stop_sending(wt_h3conn *c, int64_t sid, uint64_t code) {

@@ -37,8 +37,10 @@ typedef struct wt_h3_io {
    * Returns the number of bytes taken (FIN applies only if all were) or a
    * WT_ERR_*. */
   ssize_t (*write)(void *ctx, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
-  /* RESET_STREAM / STOP_SENDING with an HTTP/3 error code. */
-  int (*reset)(void *ctx, int64_t sid, uint64_t code);
+  /* RESET_STREAM / STOP_SENDING with an HTTP/3 error code. A reset first
+   * delivers the stream's first `reliable` bytes (UINT64_MAX: all written,
+   * 0: none), for WebTransport stream headers. */
+  int (*reset)(void *ctx, int64_t sid, uint64_t code, uint64_t reliable);
   int (*stop_sending)(void *ctx, int64_t sid, uint64_t code);
   /* Returns flow-control credit for `n` bytes the layer above processed. */
   void (*consumed)(void *ctx, int64_t sid, size_t n);
@@ -133,6 +135,10 @@ int wt_h3conn_open_wt_stream(wt_h3conn *c, uint64_t session_id, int bidi, void *
 /* Raw stream operations for WebTransport payload and request streams. */
 ssize_t wt_h3conn_write(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
 int wt_h3conn_reset(wt_h3conn *c, int64_t sid, uint64_t code);
+/* Resets a WebTransport stream after delivering what the peer needs to tie
+ * the reset to its session: the stream header if we opened the stream, and
+ * then the first `payload` bytes of payload (UINT64_MAX: all written). */
+int wt_h3conn_reset_wt(wt_h3conn *c, int64_t sid, uint64_t code, uint64_t payload);
 int wt_h3conn_stop_sending(wt_h3conn *c, int64_t sid, uint64_t code);
 void wt_h3conn_consumed(wt_h3conn *c, int64_t sid, size_t n);
 /* Stops routing events for sid to its upper object (remaining input is

@@ -44,9 +44,9 @@ typedef struct wt_endpoint_config {
   uint32_t idle_timeout_ms;
   uint32_t stream_window, conn_window;
   uint32_t max_streams_bidi, max_streams_uni;
-  uint32_t datagram_send_queue;       /* datagrams */
+  uint32_t datagram_send_queue; /* datagrams */
   uint32_t datagram_send_queue_bytes;
-  uint32_t datagram_max_age_ms;       /* 0: no limit */
+  uint32_t datagram_max_age_ms; /* 0: no limit */
   int datagram_drop_oldest;
   const wt_logger *log;
   wt_stats *stats; /* counters to update; may be NULL */

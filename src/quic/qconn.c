@@ -149,10 +149,40 @@ static int recv_tx_key_cb(ngtcp2_conn *conn, ngtcp2_crypto_level level, void *ud
   return 0;
 }
 
+/* ngtcp2 0.12 never closes a stream the peer opened for sending only: it
+ * waits for an acknowledged FIN on a send side that does not exist. So we
+ * treat such a stream as closed once its receive side is over (FIN or
+ * reset), return the peer's stream credit ourselves and tell the layer
+ * above. The stream user data marks where a stream is in that life: set on
+ * open, swapped on close, so the close happens once. (The ngtcp2 stream
+ * object itself stays until the connection ends.) */
+static char PEER_UNI_OPEN, PEER_UNI_DONE;
+
+static int stream_open_cb(ngtcp2_conn *conn, int64_t sid, void *ud) {
+  if (!ngtcp2_is_bidi_stream(sid) && !ngtcp2_conn_is_local_stream(conn, sid))
+    ngtcp2_conn_set_stream_user_data(conn, sid, &PEER_UNI_OPEN);
+  return 0;
+}
+
+static void peer_uni_done(wt_qconn *q, int64_t sid, void *sud) {
+  if (sud != &PEER_UNI_OPEN) return;
+  ngtcp2_conn_set_stream_user_data(q->conn, sid, &PEER_UNI_DONE);
+  qstream *s = wt_idmap_del(&q->streams, (uint64_t)sid);
+  if (s) stream_free(q, s);
+  ngtcp2_conn_extend_max_streams_uni(q->conn, 1);
+  if (q->h) q->h->on_stream_closed(q->app, sid);
+}
+
 static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t offset, const uint8_t *data,
                                size_t len, void *ud, void *sud) {
   wt_qconn *q = ud;
-  if (q->h) q->h->on_stream_data(q->app, sid, data, len, (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0);
+  int fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
+  if (fin) {
+    qstream *s = stream_get(q, sid, 0);
+    if (s) s->rd_done = 1;
+  }
+  if (q->h) q->h->on_stream_data(q->app, sid, data, len, fin);
+  if (fin) peer_uni_done(q, sid, sud);
   return 0;
 }
 
@@ -163,24 +193,76 @@ static void check_writable(wt_qconn *q, qstream *s) {
   }
 }
 
+/* A reset that waited for its reliable part to be acknowledged goes out. */
+static void reset_if_due(wt_qconn *q, qstream *s) {
+  if (!s->reset_pending || s->sq.acked < s->reset_at) return;
+  s->reset_pending = 0;
+  s->shut = 1;
+  ready_remove(q, s);
+  (void)ngtcp2_conn_shutdown_stream_write(q->conn, s->id, s->reset_code);
+  want_write(q);
+}
+
 static int acked_cb(ngtcp2_conn *conn, int64_t sid, uint64_t offset, uint64_t len, void *ud, void *sud) {
   wt_qconn *q = ud;
   qstream *s = stream_get(q, sid, 0);
   if (!s) return 0;
   wt_sendq_ack(&s->sq, offset, len);
-  /* The FIN is acknowledged with the last data, or on its own when it went
-   * out in an empty frame (then this call has len 0). */
-  if (s->fin_handed && !s->fin_acked && s->sq.acked == s->sq.end && (!s->fin_alone || len == 0)) {
+  /* ngtcp2 reports contiguous progress; a call with len 0 means the frame
+   * carrying FIN was acknowledged without advancing it. A FIN sent with the
+   * last data is acknowledged with it; a FIN sent alone needs its own ACK,
+   * which may come before or after the data's. */
+  if (len == 0) s->fin_ack_seen = 1;
+  if (s->fin_handed && !s->fin_acked && !s->reset_by_us && s->sq.acked == s->sq.end &&
+      (!s->fin_alone || s->fin_ack_seen)) {
     s->fin_acked = 1;
     if (q->h) q->h->on_stream_acked(q->app, sid);
   }
+  reset_if_due(q, s);
   check_writable(q, s);
   return 0;
 }
 
+/* ngtcp2 0.12 answers a STOP_SENDING with RESET_STREAM but has no callback
+ * for it (its stream_stop_sending fires when *we* stop reading). We learn
+ * of it in two ways: a write to the stream fails with STREAM_SHUT_WR, or
+ * the stream closes with its send side ended neither by an acknowledged
+ * FIN nor by our reset. The close carries the first error code ngtcp2
+ * recorded for the stream, which is the peer's STOP_SENDING code unless a
+ * reset from the peer or our own STOP_SENDING came first. */
+static void report_peer_stop(wt_qconn *q, qstream *s, int64_t sid, uint64_t code) {
+  if (s) {
+    if (s->stop_reported) return;
+    s->stop_reported = 1;
+  }
+  if (q->h) q->h->on_stop_sending(q->app, sid, code);
+}
+
+static int has_send_side(ngtcp2_conn *conn, int64_t sid) {
+  return ngtcp2_is_bidi_stream(sid) || ngtcp2_conn_is_local_stream(conn, sid);
+}
+
+/* The record of a stream with a send side, created if ngtcp2 still has the
+ * stream (a record for a closed stream would never be freed). Such streams
+ * carry no ngtcp2 user data, so setting it to NULL is a harmless probe.
+ * Returns 0, WT_ERR_CLOSED (no such stream) or WT_ERR_NOMEM. */
+static int send_stream_get(wt_qconn *q, int64_t sid, qstream **out) {
+  *out = stream_get(q, sid, 0);
+  if (*out) return 0;
+  if (!has_send_side(q->conn, sid) || ngtcp2_conn_set_stream_user_data(q->conn, sid, NULL) != 0) return WT_ERR_CLOSED;
+  *out = stream_get(q, sid, 1);
+  return *out ? 0 : WT_ERR_NOMEM;
+}
+
 static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t code, void *ud, void *sud) {
   wt_qconn *q = ud;
-  qstream *s = wt_idmap_del(&q->streams, (uint64_t)sid);
+  if (sud == &PEER_UNI_DONE) return 0; /* closed by peer_uni_done already */
+  qstream *s = wt_idmap_get(&q->streams, (uint64_t)sid);
+  if (has_send_side(conn, sid) && (!s || (!s->fin_acked && !s->reset_by_us))) {
+    int code_known = (flags & NGTCP2_STREAM_CLOSE_FLAG_APP_ERROR_CODE_SET) && !(s && s->rd_aborted);
+    report_peer_stop(q, s, sid, code_known ? code : WT_QCONN_CODE_UNKNOWN);
+  }
+  s = wt_idmap_del(&q->streams, (uint64_t)sid);
   if (s) stream_free(q, s);
   /* Give the peer its stream credit back (ngtcp2 leaves this to us). */
   if (!ngtcp2_conn_is_local_stream(conn, sid)) {
@@ -195,19 +277,10 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint6
 
 static int stream_reset_cb(ngtcp2_conn *conn, int64_t sid, uint64_t final_size, uint64_t code, void *ud, void *sud) {
   wt_qconn *q = ud;
-  if (q->h) q->h->on_stream_reset(q->app, sid, code, final_size);
-  return 0;
-}
-
-static int stop_sending_cb(ngtcp2_conn *conn, int64_t sid, uint64_t code, void *ud, void *sud) {
-  wt_qconn *q = ud;
   qstream *s = stream_get(q, sid, 0);
-  /* ngtcp2 answers with RESET_STREAM itself; drop what was queued. */
-  if (s) {
-    s->shut = 1;
-    ready_remove(q, s);
-  }
-  if (q->h) q->h->on_stop_sending(q->app, sid, code);
+  if (s) s->rd_done = s->rd_aborted = 1;
+  if (q->h) q->h->on_stream_reset(q->app, sid, code, final_size);
+  peer_uni_done(q, sid, sud);
   return 0;
 }
 
@@ -262,7 +335,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, int server) {
   cb->acked_stream_data_offset = acked_cb;
   cb->stream_close = stream_close_cb;
   cb->stream_reset = stream_reset_cb;
-  cb->stream_stop_sending = stop_sending_cb;
+  cb->stream_open = stream_open_cb;
   cb->extend_max_stream_data = extend_stream_data_cb;
   cb->extend_max_local_streams_bidi = extend_bidi_cb;
   cb->extend_max_local_streams_uni = extend_uni_cb;
@@ -589,7 +662,8 @@ static void dq_pop(wt_qconn *q, int dropped) {
 /* Datagrams past the age limit would arrive too late to matter. */
 static void dq_expire(wt_qconn *q, uint64_t ts) {
   uint64_t max_age = (uint64_t)q->cfg->datagram_max_age_ms * NS_PER_MS;
-  while (max_age && q->dq_len && ts - q->dq[q->dq_head].queued_at > max_age) dq_pop(q, 1);
+  while (max_age && q->dq_len && ts - q->dq[q->dq_head].queued_at > max_age)
+    dq_pop(q, 1);
 }
 
 static ngtcp2_ssize write_datagram(wctx *w, int *accepted) {
@@ -636,11 +710,18 @@ static ngtcp2_ssize write_stream(wctx *w, qstream *s) {
   }
   if (s &&
       (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR || n == NGTCP2_ERR_STREAM_NOT_FOUND)) {
-    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED)
-      s->blocked = 1;
-    else
-      s->shut = 1;
     ready_remove(q, s);
+    if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED) {
+      s->blocked = 1;
+    } else {
+      s->shut = 1;
+      s->want_writable = 0;
+      /* Not our reset, so the peer sent STOP_SENDING. If the stream will
+       * not close soon (its receive side is still open) say so now, without
+       * the code; otherwise the close reports it with the code. */
+      if (n == NGTCP2_ERR_STREAM_SHUT_WR && !s->reset_by_us && !s->rd_done && ngtcp2_is_bidi_stream(s->id))
+        report_peer_stop(q, s, s->id, WT_QCONN_CODE_UNKNOWN);
+    }
     n = NGTCP2_ERR_WRITE_MORE;
   }
   return n;
@@ -705,9 +786,10 @@ int wt_qconn_open_stream(wt_qconn *q, int bidi, int64_t *sid) {
 
 ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
-  qstream *s = stream_get(q, sid, 1);
-  if (!s) return WT_ERR_NOMEM;
-  if (s->shut) return WT_ERR_CLOSED;
+  qstream *s;
+  int rv = send_stream_get(q, sid, &s);
+  if (rv) return rv;
+  if (s->shut || s->reset_by_us) return WT_ERR_CLOSED;
   if (s->fin) return WT_ERR_STATE;
   uint64_t buffered = wt_sendq_buffered(&s->sq);
   size_t room = buffered >= limit ? 0 : (size_t)(limit - buffered);
@@ -726,21 +808,45 @@ ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, siz
   return (ssize_t)take;
 }
 
-int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code) {
+int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code, uint64_t reliable) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
-  qstream *s = stream_get(q, sid, 0);
-  if (s) {
-    s->shut = 1;
-    s->want_writable = 0;
-    ready_remove(q, s);
+  if (!has_send_side(q->conn, sid)) return WT_ERR_INVALID_ARGUMENT;
+  qstream *s;
+  int rv = send_stream_get(q, sid, &s);
+  if (rv == WT_ERR_CLOSED) return 0; /* over already */
+  if (rv) {
+    /* No memory for a record: reset at once, without the reliable part. */
+    rv = ngtcp2_conn_shutdown_stream_write(q->conn, sid, code);
+    want_write(q);
+    return rv ? WT_ERR_QUIC : 0;
   }
-  int rv = ngtcp2_conn_shutdown_stream_write(q->conn, sid, code);
+  if (s->reset_by_us || s->shut || s->fin_acked) return 0;
+  s->reset_by_us = 1; /* later writes fail */
+  s->want_writable = 0;
+  if (!s->fin_handed) s->fin = 0; /* a FIN not yet handed over never goes */
+  if (reliable > s->sq.end) reliable = s->sq.end;
+  /* Bytes past the reliable part that QUIC has not taken are never sent.
+   * Without RESET_STREAM_AT (ngtcp2 0.12 lacks it) the reliable part is
+   * delivered by waiting for its ACK before resetting. */
+  wt_sendq_truncate(&s->sq, reliable);
+  if (s->sq.acked < reliable) {
+    s->reset_pending = 1;
+    s->reset_at = reliable;
+    s->reset_code = code;
+    want_write(q);
+    return 0;
+  }
+  s->shut = 1;
+  ready_remove(q, s);
+  rv = ngtcp2_conn_shutdown_stream_write(q->conn, sid, code);
   want_write(q);
   return rv && rv != NGTCP2_ERR_STREAM_NOT_FOUND ? WT_ERR_QUIC : 0;
 }
 
 int wt_qconn_stream_stop(wt_qconn *q, int64_t sid, uint64_t code) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
+  qstream *s;
+  if (send_stream_get(q, sid, &s) == 0) s->rd_done = s->rd_aborted = 1;
   int rv = ngtcp2_conn_shutdown_stream_read(q->conn, sid, code);
   want_write(q);
   return rv && rv != NGTCP2_ERR_STREAM_NOT_FOUND ? WT_ERR_QUIC : 0;

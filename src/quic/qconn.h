@@ -20,6 +20,9 @@
 #include "util/timerheap.h"
 
 typedef struct wt_endpoint wt_endpoint;
+
+/* Not a valid QUIC error code (those are < 2^62). */
+#define WT_QCONN_CODE_UNKNOWN UINT64_MAX
 typedef struct wt_qconn wt_qconn;
 
 /* What the layer above hears. `app` is wt_qconn_set_app's pointer. */
@@ -28,6 +31,8 @@ typedef struct wt_qconn_handler {
   void (*on_stream_data)(void *app, int64_t sid, const uint8_t *data, size_t len, int fin);
   /* The peer reset its send side; `final_size` is the stream's total length. */
   void (*on_stream_reset)(void *app, int64_t sid, uint64_t code, uint64_t final_size);
+  /* The peer sent STOP_SENDING; `code` is WT_QCONN_CODE_UNKNOWN when it
+   * cannot be told apart from an earlier error code on the stream. */
   void (*on_stop_sending)(void *app, int64_t sid, uint64_t code);
   void (*on_stream_writable)(void *app, int64_t sid);
   void (*on_stream_acked)(void *app, int64_t sid);
@@ -86,7 +91,10 @@ wt_timer *wt_qconn_timer(wt_qconn *q);
 /* Stream and datagram operations (the HTTP/3 layer's wt_h3_io). */
 int wt_qconn_open_stream(wt_qconn *q, int bidi, int64_t *sid);
 ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
-int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code);
+/* Resets the send side with `code` once the first `reliable` bytes are
+ * acknowledged (UINT64_MAX: all written; 0: at once). Bytes beyond them
+ * that were not yet sent are dropped. Later writes fail. */
+int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code, uint64_t reliable);
 int wt_qconn_stream_stop(wt_qconn *q, int64_t sid, uint64_t code);
 void wt_qconn_stream_consumed(wt_qconn *q, int64_t sid, size_t n);
 /* Queues a datagram made of hdr + data, tagged for drop reports. Returns 0,

@@ -18,11 +18,18 @@ typedef struct qstream {
   uint8_t fin_handed; /* FIN given to ngtcp2 */
   uint8_t fin_alone;  /* ...in a frame without data: its ACK comes separately */
   uint8_t fin_acked;
+  uint8_t fin_ack_seen;  /* the frame carrying FIN was acknowledged (data may lag) */
   uint8_t shut;          /* reset, or stopped by the peer: nothing more is sent */
+  uint8_t reset_by_us;   /* we reset the send side (or will, see reset_pending) */
+  uint8_t reset_pending; /* RESET_STREAM waits until reset_at bytes are acked */
+  uint8_t rd_done;       /* receive side over: FIN read, reset, or stopped by us */
+  uint8_t rd_aborted;    /* ...by a reset or by our STOP_SENDING */
+  uint8_t stop_reported; /* on_stop_sending was called */
   uint8_t blocked;       /* flow control: wait for MAX_STREAM_DATA */
   uint8_t want_writable; /* a write was cut short by the buffer limit */
   uint8_t in_ready;
   size_t limit; /* that write's limit */
+  uint64_t reset_at, reset_code;
   struct qstream *rnext, *rprev;
 } qstream;
 

@@ -78,6 +78,28 @@ void wt_sendq_advance(wt_sendq *q, size_t n) {
     q->cursor = q->cursor->next;
 }
 
+void wt_sendq_truncate(wt_sendq *q, uint64_t keep) {
+  uint64_t cut = keep > q->sent ? keep : q->sent;
+  if (cut >= q->end) return;
+  wt_sendq_chunk **pp = &q->head, *last = NULL;
+  while (*pp && (*pp)->off < cut) {
+    last = *pp;
+    pp = &last->next;
+  }
+  /* `last` holds offset cut - 1; everything after it goes. */
+  for (wt_sendq_chunk *c = *pp, *next; c; c = next) {
+    next = c->next;
+    /* The cursor may sit on a dropped chunk only when `sent` == cut, the
+     * end of `last`: point it there, as after an advance to the end. */
+    if (c == q->cursor) q->cursor = last;
+    free(c);
+  }
+  *pp = NULL;
+  if (last) last->len = (size_t)(cut - last->off);
+  q->tail = last;
+  q->end = cut;
+}
+
 void wt_sendq_ack(wt_sendq *q, uint64_t off, uint64_t len) {
   if (off + len > q->acked) q->acked = off + len;
   while (q->head && q->head->off + q->head->len <= q->acked && q->head != q->cursor && q->head->len == q->head->cap) {

@@ -46,6 +46,10 @@ size_t wt_sendq_peek(const wt_sendq *q, const uint8_t **base, size_t *len, size_
 /* Marks `n` more bytes (n <= unsent) as handed to QUIC. */
 void wt_sendq_advance(wt_sendq *q, size_t n);
 
+/* Forgets written bytes from offset max(keep, sent) on: they will never be
+ * sent (a reset stream keeps only what it must deliver reliably). */
+void wt_sendq_truncate(wt_sendq *q, uint64_t keep);
+
 /* The peer acknowledged [off, off + len); calls come in increasing order
  * without overlap (ngtcp2 guarantees it). Frees chunks that are done. */
 void wt_sendq_ack(wt_sendq *q, uint64_t off, uint64_t len);

@@ -36,7 +36,7 @@ typedef struct tconn {
   int pending;
   struct tconn *pending_next;
   struct tconn *prev, *next; /* every connection of the transport */
-  char *pool_key; /* client: what a pooled session must match to share it */
+  char *pool_key;            /* client: what a pooled session must match to share it */
 } tconn;
 
 struct wt_transport {
@@ -80,8 +80,8 @@ static int io_open(void *ctx, int bidi, int64_t *sid) { return wt_qconn_open_str
 static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit) {
   return wt_qconn_stream_write(((tconn *)ctx)->q, sid, d, n, fin, limit);
 }
-static int io_reset(void *ctx, int64_t sid, uint64_t code) {
-  return wt_qconn_stream_reset(((tconn *)ctx)->q, sid, code);
+static int io_reset(void *ctx, int64_t sid, uint64_t code, uint64_t reliable) {
+  return wt_qconn_stream_reset(((tconn *)ctx)->q, sid, code, reliable);
 }
 static int io_stop(void *ctx, int64_t sid, uint64_t code) { return wt_qconn_stream_stop(((tconn *)ctx)->q, sid, code); }
 static void io_consumed(void *ctx, int64_t sid, size_t n) { wt_qconn_stream_consumed(((tconn *)ctx)->q, sid, n); }
@@ -235,8 +235,10 @@ static int on_accept(void *ctx, wt_qconn *q) {
 static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
   wt_transport *t = ctx;
   t->stats.packets_sent += n;
-  if (t->custom) t->io.send(t->io.ctx, buf, pkts, n);
-  else wt_udp_send(&t->udp, buf, pkts, n);
+  if (t->custom)
+    t->io.send(t->io.ctx, buf, pkts, n);
+  else
+    wt_udp_send(&t->udp, buf, pkts, n);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -271,8 +273,7 @@ static int validate_config(const wt_transport_config *c) {
   if (c->cid_len < 8 || c->cid_len > 20 || c->stream_window < 1024 || c->conn_window < c->stream_window ||
       c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
       c->datagram_send_queue_bytes < 1500 || c->datagram_recv_queue_bytes < 1500 ||
-      (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) ||
-      c->idle_timeout_ms == 0 || !c->bind_addr)
+      (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) || c->idle_timeout_ms == 0 || !c->bind_addr)
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
 }
@@ -549,7 +550,8 @@ static char *pool_key(const wt_url *u, const wt_connect_options *o) {
 
 static tconn *find_pooled(wt_transport *t, const char *key) {
   for (tconn *c = t->conns; c; c = c->next)
-    if (c->pool_key && strcmp(c->pool_key, key) == 0 && wt_qconn_get_state(c->q) == QC_ACTIVE && wt_conn_poolable(c->wc))
+    if (c->pool_key && strcmp(c->pool_key, key) == 0 && wt_qconn_get_state(c->q) == QC_ACTIVE &&
+        wt_conn_poolable(c->wc))
       return c;
   return NULL;
 }
@@ -611,8 +613,7 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
 void wt_transport_deliver(wt_transport *t, const struct sockaddr *from, socklen_t from_len, const uint8_t *data,
                           size_t len) {
   t->stats.packets_received++;
-  wt_endpoint_on_packet(t->ep, (const struct sockaddr *)&t->local, t->local_len, from, from_len, data, len,
-                        now_ns(t));
+  wt_endpoint_on_packet(t->ep, (const struct sockaddr *)&t->local, t->local_len, from, from_len, data, len, now_ns(t));
 }
 
 uint64_t wt_transport_next_ns(wt_transport *t) {

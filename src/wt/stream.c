@@ -148,7 +148,7 @@ void wt_stream_session_gone(wt_stream *st) {
   /* Draft §6: every stream of a terminated session is reset and stopped
    * with WT_SESSION_GONE. */
   if (wt_stream_can_write(st) && !st->committed && !st->send_reset && !st->send_stopped) {
-    if (live) wt_h3conn_reset(h3, st->id, WT_SESSION_GONE);
+    if (live) wt_h3conn_reset_wt(h3, st->id, WT_SESSION_GONE, 0);
     st->send_reset = 1;
   }
   if (wt_stream_can_read(st) && !st->fin_read && !st->recv_reset && !st->recv_stopped) {
@@ -217,11 +217,13 @@ ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin) {
   return n ? (ssize_t)n : WT_ERR_AGAIN;
 }
 
-int wt_stream_abort_send(wt_stream *st, uint32_t code) {
+int wt_stream_abort_send(wt_stream *st, uint32_t code) { return wt_stream_abort_send_at(st, code, 0); }
+
+int wt_stream_abort_send_at(wt_stream *st, uint32_t code, uint64_t reliable) {
   if (!st) return WT_ERR_INVALID_ARGUMENT;
   if (!wt_stream_can_write(st)) return WT_ERR_STATE;
   if (st->send_reset || st->send_stopped || st->committed) return 0;
-  if (!st->detached && !st->conn->closed) wt_h3conn_reset(st->conn->h3, st->id, wt_app_error_to_h3(code));
+  if (!st->detached && !st->conn->closed) wt_h3conn_reset_wt(st->conn->h3, st->id, wt_app_error_to_h3(code), reliable);
   st->send_reset = 1;
   st->want_writable = 0;
   wt_conn_wake(st->conn);

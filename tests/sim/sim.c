@@ -114,7 +114,8 @@ static uint64_t io_now(void *ctx) { return ((sim *)((uintptr_t)ctx & ~(uintptr_t
 static void io_send(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
   sim *s = (sim *)((uintptr_t)ctx & ~(uintptr_t)1);
   int from = (int)((uintptr_t)ctx & 1);
-  for (size_t i = 0; i < n; i++) transmit(s, from, buf + pkts[i].off, pkts[i].len);
+  for (size_t i = 0; i < n; i++)
+    transmit(s, from, buf + pkts[i].off, pkts[i].len);
 }
 
 static int io_resolve(void *ctx, const char *host, uint16_t port, struct sockaddr_storage *out, socklen_t *len) {
@@ -141,8 +142,10 @@ sim *sim_new(uint64_t seed, const sim_link *c2s, const sim_link *s2c) {
 }
 
 void sim_free(sim *s) {
-  for (int i = 0; i < 2; i++) wt_transport_free(s->t[i]);
-  while (s->n) free(heap_pop(s));
+  for (int i = 0; i < 2; i++)
+    wt_transport_free(s->t[i]);
+  while (s->n)
+    free(heap_pop(s));
   free(s->heap);
   free(s);
 }
@@ -179,7 +182,7 @@ int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {
   uint64_t end = s->now + max_ns;
   int spins = 0;
   process_all(s);
-  while (!done(ud)) {
+  while (!done || !done(ud)) {
     uint64_t next = next_event(s);
     if (next == UINT64_MAX || next > end) break; /* quiet, or out of time */
     if (next > s->now) {
@@ -198,5 +201,5 @@ int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {
     }
     process_all(s);
   }
-  return done(ud);
+  return done ? done(ud) : 1;
 }

@@ -16,10 +16,10 @@
 
 /* One direction of the link. */
 typedef struct sim_link {
-  double loss;          /* probability a packet is dropped */
-  double dup;           /* probability a packet is delivered twice */
-  double reorder;       /* probability a packet gets an extra delay in [0, jitter] */
-  uint64_t delay_ns;    /* one-way delay */
+  double loss;       /* probability a packet is dropped */
+  double dup;        /* probability a packet is delivered twice */
+  double reorder;    /* probability a packet gets an extra delay in [0, jitter] */
+  uint64_t delay_ns; /* one-way delay */
   uint64_t jitter_ns;
   uint64_t bandwidth_bps; /* 0: unlimited */
 } sim_link;
@@ -44,7 +44,8 @@ wt_transport *sim_client(sim *s, wt_transport_config *cfg);
 uint64_t sim_now(const sim *s);
 
 /* Runs until done(ud) is nonzero, nothing can happen any more, or
- * `max_ns` of virtual time passed. Returns done(ud). */
+ * `max_ns` of virtual time passed. Returns done(ud). With done NULL it
+ * just runs for up to `max_ns` and returns 1. */
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns);
 
 /* Per-direction counters: 0 client-to-server, 1 server-to-client. */

@@ -62,8 +62,10 @@ static void full_queue_refuses_new_datagrams_by_default(void) {
   int queued = 0, refused = 0;
   for (int i = 0; i < 30; i++) {
     int rv = wt_session_send_datagram(CC.s, d, sizeof(d));
-    if (rv == 0) queued++;
-    else if (rv == WT_ERR_AGAIN) refused++;
+    if (rv == 0)
+      queued++;
+    else if (rv == WT_ERR_AGAIN)
+      refused++;
   }
   CHECK_EQ(queued, 10);
   CHECK_EQ(refused, 20);
@@ -127,7 +129,8 @@ static void max_age(wt_transport_config *c) {
 static void stale_datagrams_are_dropped(void) {
   CHECK_EQ(setup(max_age, 0), 0);
   uint8_t d[1000] = {0};
-  for (int i = 0; i < 100; i++) CHECK_EQ(wt_session_send_datagram(CC.s, d, sizeof(d)), 0);
+  for (int i = 0; i < 100; i++)
+    CHECK_EQ(wt_session_send_datagram(CC.s, d, sizeof(d)), 0);
   sim_run(S, never, NULL, 3000 * SIM_MS);
   wt_stats st;
   wt_transport_get_stats(cli, &st);

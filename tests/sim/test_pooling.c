@@ -71,7 +71,8 @@ static int open_session(int i) {
 
 static void pooled_sessions_use_one_connection(void) {
   setup(1);
-  for (int i = 0; i < NSESS; i++) CHECK_EQ(open_session(i), 0);
+  for (int i = 0; i < NSESS; i++)
+    CHECK_EQ(open_session(i), 0);
   wt_stats cs, ss;
   wt_transport_get_stats(cli, &cs);
   wt_transport_get_stats(srv, &ss);
@@ -84,7 +85,8 @@ static void pooled_sessions_use_one_connection(void) {
     CHECK_EQ(check_client_add(&CC[i], 1, 128 * 1024), 0);
   }
   CHECK(sim_run(S, all_checks_done, NULL, 60000 * SIM_MS));
-  for (int i = 0; i < NSESS; i++) CHECK(!check_client_failed(&CC[i]));
+  for (int i = 0; i < NSESS; i++)
+    CHECK(!check_client_failed(&CC[i]));
   /* Ending one session leaves the others and the connection. */
   wt_session_close(CC[0].s, 0, "", 0);
   sim_run(S, all_checks_done, NULL, 100 * SIM_MS);
@@ -99,7 +101,8 @@ static void pooled_sessions_use_one_connection(void) {
 
 static void without_server_pooling_each_session_gets_a_connection(void) {
   setup(0);
-  for (int i = 0; i < 3; i++) CHECK_EQ(open_session(i), 0);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(open_session(i), 0);
   wt_stats cs, ss;
   wt_transport_get_stats(cli, &cs);
   wt_transport_get_stats(srv, &ss);

@@ -81,7 +81,8 @@ static void echo_survives_loss_reordering_and_duplication(void) {
     sim_link l = {.loss = losses[i], .dup = 0.02, .reorder = 0.25, .delay_ns = 10 * SIM_MS, .jitter_ns = 10 * SIM_MS};
     CHECK_EQ(setup(100 + (uint64_t)i, &l), 0);
     uint64_t t0 = sim_now(S);
-    for (int k = 0; k < 8; k++) CHECK_EQ(check_client_add(&CC, 1, 64 * 1024), 0);
+    for (int k = 0; k < 8; k++)
+      CHECK_EQ(check_client_add(&CC, 1, 64 * 1024), 0);
     CHECK_EQ(check_client_add(&CC, 0, 32 * 1024), 0); /* uni: echoed on a server stream */
     CHECK(sim_run(S, checks_done, NULL, 600000 * SIM_MS));
     CHECK(!check_client_failed(&CC));
@@ -102,13 +103,15 @@ static void echo_survives_loss_reordering_and_duplication(void) {
 static void close_while_streams_are_in_flight(void) {
   sim_link l = {.delay_ns = 5 * SIM_MS};
   CHECK_EQ(setup(2, &l), 0);
-  for (int k = 0; k < 10; k++) CHECK_EQ(check_client_add(&CC, 1, 200 * 1024), 0);
+  for (int k = 0; k < 10; k++)
+    CHECK_EQ(check_client_add(&CC, 1, 200 * 1024), 0);
   wt_session_close(CC.s, 9, "abort", 5); /* same instant: nothing has left yet */
   CHECK(sim_run(S, both_closed, NULL, 10000 * SIM_MS));
   CHECK_EQ(ES.close_code, 9);
   /* Every stream closed exactly once on our side; none left dangling. */
   CHECK_EQ(CC.stream_closes, 10);
-  for (int k = 0; k < 10; k++) CHECK(CC.checks[k].closed);
+  for (int k = 0; k < 10; k++)
+    CHECK(CC.checks[k].closed);
   CHECK_EQ(wt_session_send_datagram(CC.s, "x", 1), WT_ERR_INVALID_ARGUMENT); /* CC.s is gone: NULL */
   teardown();
 }
@@ -123,7 +126,8 @@ static void reset_crossing_a_fin(void) {
   sim_link l = {.delay_ns = 5 * SIM_MS};
   CHECK_EQ(setup(3, &l), 0);
   ES.reset_streams_code = 1 + 77; /* the server resets every stream with 77 at once */
-  for (int k = 0; k < 5; k++) CHECK_EQ(check_client_add(&CC, 1, 1000), 0); /* data + FIN in flight */
+  for (int k = 0; k < 5; k++)
+    CHECK_EQ(check_client_add(&CC, 1, 1000), 0); /* data + FIN in flight */
   CHECK(sim_run(S, stream_checks_settled, NULL, 10000 * SIM_MS));
   for (int k = 0; k < 5; k++) {
     CHECK(CC.checks[k].aborted);
@@ -156,7 +160,8 @@ static void datagrams_after_close(void) {
   sim_link l = {.delay_ns = 5 * SIM_MS};
   CHECK_EQ(setup(5, &l), 0);
   wt_session *s = CC.s;
-  for (int k = 0; k < 5; k++) CHECK_EQ(wt_session_send_datagram(s, "ping", 4), 0);
+  for (int k = 0; k < 5; k++)
+    CHECK_EQ(wt_session_send_datagram(s, "ping", 4), 0);
   CHECK_EQ(wt_session_close(s, 0, "", 0), 0);
   CHECK(sim_run(S, both_closed, NULL, 10000 * SIM_MS));
   CHECK(CC.dg_got <= 5);

@@ -16,7 +16,7 @@ typedef struct rec {
   int closed;
   uint64_t close_code;
   int64_t reset_sid[MAXS], stop_sid[MAXS];
-  uint64_t reset_code[MAXS], stop_code[MAXS];
+  uint64_t reset_code[MAXS], stop_code[MAXS], reset_reliable[MAXS];
   int nresets, nstops;
   int64_t next_uni, next_bidi;
   wt_buf out[MAXS]; /* by stream ID / 4 ... kept simple: index sid % MAXS */
@@ -46,7 +46,8 @@ static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int 
   wt_buf_append(&R.out[sid % MAXS], d, n);
   return (ssize_t)n;
 }
-static int io_reset(void *ctx, int64_t sid, uint64_t code) {
+static int io_reset(void *ctx, int64_t sid, uint64_t code, uint64_t reliable) {
+  R.reset_reliable[R.nresets] = reliable;
   R.reset_sid[R.nresets] = sid;
   R.reset_code[R.nresets++] = code;
   return 0;
@@ -466,6 +467,35 @@ static void writes_wt_stream_headers_and_datagrams(void) {
   CHECK_MEM(R.out[sid % MAXS].data + 3, "\x00\x02xy", 4);
 }
 
+/* A reset of a WebTransport stream we opened first delivers its header
+ * (the peer needs it to find the session); on a peer's stream there is no
+ * header of ours to deliver. HTTP/3's own stream errors deliver nothing. */
+static void wt_resets_keep_the_header_reliable(void) {
+  setup(0);
+  int64_t uni, bidi;
+  CHECK_EQ(wt_h3conn_open_wt_stream(C, 0, 0, &R, &uni), 0);
+  CHECK_EQ(wt_h3conn_open_wt_stream(C, 300, 1, &R, &bidi), 0); /* 2-byte session ID */
+  CHECK_EQ(wt_h3conn_reset_wt(C, uni, 7, 0), 0);
+  CHECK_EQ(R.reset_reliable[0], 3);
+  CHECK_EQ(wt_h3conn_reset_wt(C, bidi, 7, 10), 0);
+  CHECK_EQ(R.reset_reliable[1], 4 + 10);
+  CHECK_EQ(wt_h3conn_reset_wt(C, bidi, 7, UINT64_MAX), 0);
+  CHECK_EQ(R.reset_reliable[2], UINT64_MAX);
+  setup(1);
+  peer_control_ok();
+  feed_hex(4, "40 41 00 6f 6b", 0); /* the client's bidi WT stream */
+  CHECK_EQ(wt_h3conn_reset_wt(C, 4, 9, 0), 0);
+  CHECK_EQ(R.reset_reliable[0], 0);
+  static const char *const bad[] = {":method", "GET", ":scheme", "https", ":path", "/", "Upper", "x", NULL};
+  wt_buf b;
+  wt_buf_init(&b);
+  headers_frame(&b, bad);
+  feed_buf(8, &b, 0); /* an uppercase field name: a stream error */
+  wt_buf_free(&b);
+  CHECK_EQ(R.nresets, 2);
+  CHECK_EQ(R.reset_reliable[1], 0);
+}
+
 static void closed_connection_ignores_input(void) {
   setup(1);
   wt_h3conn_fail(C, H3_INTERNAL_ERROR, "test");
@@ -489,6 +519,7 @@ int main(void) {
   RUN(oversized_headers_are_refused_with_excessive_load);
   RUN(client_reads_responses);
   RUN(writes_wt_stream_headers_and_datagrams);
+  RUN(wt_resets_keep_the_header_reliable);
   RUN(closed_connection_ignores_input);
   wt_h3conn_free(C);
   for (int i = 0; i < MAXS; i++)

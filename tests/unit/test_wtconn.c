@@ -43,7 +43,7 @@ struct side {
   int fin_pending[256];
   int want_writable[256];
   wt_buf wire[256]; /* everything written per stream */
-  uint64_t reset_code[256], stop_code[256];
+  uint64_t reset_code[256], stop_code[256], reset_reliable[256];
   int was_reset[256], was_stopped[256];
   int closed;
   uint64_t close_code;
@@ -113,9 +113,10 @@ static ssize_t io_write(void *ctx, int64_t sid, const uint8_t *d, size_t n, int 
   if (take || fin) push(!sd->idx, E_DATA, sid, d, take, fin, 0);
   return (ssize_t)take;
 }
-static int io_reset(void *ctx, int64_t sid, uint64_t code) {
+static int io_reset(void *ctx, int64_t sid, uint64_t code, uint64_t reliable) {
   side *sd = ctx;
   sd->was_reset[sid] = 1;
+  sd->reset_reliable[sid] = reliable;
   sd->reset_code[sid] = code;
   push(!sd->idx, E_RESET, sid, NULL, 0, 0, code);
   return 0;
@@ -680,6 +681,7 @@ static void stream_aborts_carry_application_codes(void) {
   CHECK_EQ(wt_stream_abort_send(a, 42), 0);
   pump();
   CHECK_EQ(S[0].reset_code[4], wt_app_error_to_h3(42));
+  CHECK_EQ(S[0].reset_reliable[4], 3); /* the header 0x40 0x41 0x00 goes first */
   CHECK_EQ(S[1].nev[WT_EV_STREAM_RECV_ABORTED], 1);
   CHECK(S[1].abort_has_code);
   CHECK_EQ(S[1].abort_code, 42);
@@ -704,6 +706,14 @@ static void stream_aborts_carry_application_codes(void) {
   dispatch();
   CHECK_EQ(S[1].nev[WT_EV_STREAM_RECV_ABORTED], 2);
   CHECK(!S[1].abort_has_code);
+  /* abort_send_at passes its reliable size on, after the header. */
+  wt_stream *d;
+  CHECK_EQ(wt_session_open_stream(cs, 0, &d), 0);
+  CHECK_EQ(wt_stream_write(d, "0123456789", 10, 0), 10);
+  CHECK_EQ(wt_stream_abort_send_at(d, 1, 6), 0);
+  CHECK_EQ(S[0].reset_reliable[wt_stream_id(d)], 3 + 6);
+  CHECK_EQ(wt_stream_write(d, "x", 1, 0), WT_ERR_CLOSED);
+  CHECK_EQ(wt_stream_abort_send_at(NULL, 1, 0), WT_ERR_INVALID_ARGUMENT);
 }
 
 static void writes_push_back_and_resume(void) {
@@ -762,7 +772,6 @@ static void connection_loss_ends_sessions_once(void) {
   CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
 }
 
-
 /* ------------------------------------------------------------------------ */
 /* Pooling: several sessions with WebTransport flow control                 */
 
@@ -818,9 +827,10 @@ static void session_data_limit_blocks_and_credit_returns(void) {
   wt_stream *st;
   CHECK_EQ(wt_session_open_stream(cs, 0, &st), 0);
   static uint8_t data[30000];
-  for (size_t i = 0; i < sizeof(data); i++) data[i] = (uint8_t)(i * 7);
+  for (size_t i = 0; i < sizeof(data); i++)
+    data[i] = (uint8_t)(i * 7);
   ssize_t n = wt_stream_write(st, data, sizeof(data), 1);
-  CHECK_EQ(n, (ssize_t)pool_max_data); /* the session's limit, not the stream buffer */
+  CHECK_EQ(n, (ssize_t)pool_max_data);  /* the session's limit, not the stream buffer */
   CHECK(cs->flow.blocked_data_at != 0); /* WT_DATA_BLOCKED was sent */
   size_t sent = (size_t)n;
   for (int i = 0; i < 50 && sent < sizeof(data); i++) {
@@ -858,7 +868,8 @@ static void exceeding_session_limits_is_a_flow_control_error(void) {
   wt_session *cs = pooled_pair();
   CHECK(cs != NULL);
   int64_t sid;
-  for (int i = 0; i < 3; i++) CHECK_EQ(wt_h3conn_open_wt_stream(S[0].c->h3, cs->id, 1, NULL, &sid), 0);
+  for (int i = 0; i < 3; i++)
+    CHECK_EQ(wt_h3conn_open_wt_stream(S[0].c->h3, cs->id, 1, NULL, &sid), 0);
   pump();
   CHECK(S[1].was_reset[0]);
   CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
@@ -907,7 +918,6 @@ static void flow_control_capsules_are_checked(void) {
   send_capsule_raw(CAPSULE_WT_DATA_BLOCKED, 1); /* informational */
   CHECK(!S[1].was_reset[0]);
 }
-
 
 /* ------------------------------------------------------------------------ */
 /* Refusals                                                                 */
@@ -990,7 +1000,8 @@ static void client_bounds_what_arrives_before_the_response(void) {
     int64_t sid;
     CHECK_EQ(wt_h3conn_open_wt_stream(S[1].c->h3, 0, 0, NULL, &sid), 0);
   }
-  for (int i = 0; i < 5; i++) wt_h3conn_send_datagram(S[1].c->h3, 0, (const uint8_t *)"d", 1);
+  for (int i = 0; i < 5; i++)
+    wt_h3conn_send_datagram(S[1].c->h3, 0, (const uint8_t *)"d", 1);
   pump();
   /* Bounds are 2 streams and 2 datagrams. */
   /* (3, 7 and 11 are the server's HTTP/3 streams; its WT streams follow.) */
