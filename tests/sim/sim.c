@@ -161,6 +161,15 @@ static wt_transport *make(sim *s, int side, wt_transport_config *cfg) {
 wt_transport *sim_server(sim *s, wt_transport_config *cfg) { return make(s, 1, cfg); }
 wt_transport *sim_client(sim *s, wt_transport_config *cfg) { return make(s, 0, cfg); }
 uint64_t sim_now(const sim *s) { return s->now; }
+
+void sim_connect_options(const sim *s, wt_connect_options *o, wt_event_cb on_event, void *user_data) {
+  wt_connect_options_init(o);
+  o->verify = WT_VERIFY_HASHES;
+  o->cert_hashes = (const uint8_t(*)[32])wt_transport_cert_sha256(s->t[1]);
+  o->ncert_hashes = 1;
+  o->on_event = on_event;
+  o->user_data = user_data;
+}
 sim_stats sim_get_stats(const sim *s, int dir) { return s->stats[dir]; }
 
 static void process_all(sim *s) {

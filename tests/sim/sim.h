@@ -40,6 +40,10 @@ void sim_free(sim *s);
 wt_transport *sim_server(sim *s, wt_transport_config *cfg);
 wt_transport *sim_client(sim *s, wt_transport_config *cfg);
 
+/* Connect options that pin the server's certificate (create the server
+ * first), with the given event callback. */
+void sim_connect_options(const sim *s, wt_connect_options *o, wt_event_cb on_event, void *user_data);
+
 /* Virtual time now. */
 uint64_t sim_now(const sim *s);
 

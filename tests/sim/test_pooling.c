@@ -56,13 +56,8 @@ static void setup(int server_pooling) {
 /* Opens session i (after the first is ready, so the pool is known). */
 static int open_session(int i) {
   wt_connect_options o;
-  wt_connect_options_init(&o);
-  o.verify = WT_VERIFY_HASHES;
-  o.cert_hashes = (const uint8_t(*)[32])wt_transport_cert_sha256(srv);
-  o.ncert_hashes = 1;
+  sim_connect_options(S, &o, check_client_event, &CC[i]);
   o.pooled = 1;
-  o.on_event = check_client_event;
-  o.user_data = &CC[i];
   int n = i + 1;
   if (wt_session_connect(cli, "https://localhost:4433/echo", &o, &CC[i].s)) return -1;
   sim_run(S, all_ready, &n, 10000 * SIM_MS);

@@ -40,12 +40,7 @@ static int setup(uint64_t seed, const sim_link *link) {
   cli = sim_client(S, &c);
   if (!srv || !cli) return -1;
   wt_connect_options o;
-  wt_connect_options_init(&o);
-  o.verify = WT_VERIFY_HASHES;
-  o.cert_hashes = (const uint8_t(*)[32])wt_transport_cert_sha256(srv);
-  o.ncert_hashes = 1;
-  o.on_event = check_client_event;
-  o.user_data = &CC;
+  sim_connect_options(S, &o, check_client_event, &CC);
   if (wt_session_connect(cli, "https://localhost:4433/echo", &o, &CC.s)) return -1;
   sim_run(S, ready_or_closed, NULL, 30000 * SIM_MS);
   return CC.ready ? 0 : -1;
