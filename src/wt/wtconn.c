@@ -387,7 +387,8 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     return;
   }
   if (sessions_in(c, WS_OPEN) >= session_limit(c)) {
-    reject_request(c, (int64_t)s->id, c->fc_enabled ? "session limit reached" : "one session per connection without flow control");
+    reject_request(c, (int64_t)s->id,
+                   c->fc_enabled ? "session limit reached" : "one session per connection without flow control");
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, "rejected");
     return;
   }
@@ -629,9 +630,26 @@ static int peer_announces_flow_control(const wt_h3_settings *ps) {
   return ps->wt_initial_max_data || ps->wt_initial_max_streams_uni || ps->wt_initial_max_streams_bidi;
 }
 
+/* One debug line with what the peer announced: the first thing to look at
+ * when a browser and a server do not agree on a generation. */
+static void log_peer_settings(const wt_conn *c, const wt_h3_settings *ps) {
+  if (!wt_log_enabled(c->cfg.log, WT_LOG_DEBUG)) return;
+  WT_LOGD(c->cfg.log,
+          "peer SETTINGS: connect_protocol=%llu h3_datagram=%llu h3_datagram_04=%llu wt_enable_02=%llu "
+          "wt_max_sessions_07=%llu wt_max_sessions_13=%llu wt_enabled=%llu wt_initial_max_data=%llu "
+          "wt_initial_max_streams_bidi=%llu wt_initial_max_streams_uni=%llu (%zu settings)",
+          (unsigned long long)ps->enable_connect_protocol, (unsigned long long)ps->h3_datagram,
+          (unsigned long long)ps->h3_datagram_draft04, (unsigned long long)ps->wt_enable_draft02,
+          (unsigned long long)ps->wt_max_sessions_draft07, (unsigned long long)ps->wt_max_sessions_draft13,
+          (unsigned long long)ps->wt_enabled, (unsigned long long)ps->wt_initial_max_data,
+          (unsigned long long)ps->wt_initial_max_streams_bidi, (unsigned long long)ps->wt_initial_max_streams_uni,
+          ps->count);
+}
+
 static void h_on_settings(void *ctx) {
   wt_conn *c = ctx;
   c->settings_seen = 1;
+  log_peer_settings(c, wt_h3conn_peer_settings(c->h3));
   c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
   for (wt_session *s = c->all, *next; s; s = next) {
     next = s->next_all;
@@ -730,7 +748,8 @@ static void refuse_buffered(wt_conn *c, wt_stream *st, size_t held) {
  * as early streams on a server (draft §4.6). */
 static size_t peer_streams_held(const wt_session *s) {
   size_t n = 0;
-  for (const wt_stream *st = s->streams; st; st = st->next) n += !st->local;
+  for (const wt_stream *st = s->streams; st; st = st->next)
+    n += !st->local;
   return n;
 }
 

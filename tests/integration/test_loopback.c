@@ -53,10 +53,20 @@ static int run_until(int (*done)(void), double seconds) {
   return ok;
 }
 
+/* The server's last "peer SETTINGS" debug line; other lines are dropped. */
+static char settings_line[1024];
+static void keep_settings_line(wt_log_level level, const char *line, void *ud) {
+  if (strstr(line, "peer SETTINGS"))
+    snprintf(settings_line, sizeof(settings_line), "%s", line);
+  else if (level == WT_LOG_ERROR)
+    fprintf(stderr, "server: %s\n", line);
+}
+
 static wt_transport *new_server(const char *cert, const char *key, uint32_t idle_ms) {
   wt_transport_config c;
   wt_transport *t;
   wt_transport_config_init(&c);
+  c.log_cb = keep_settings_line;
   c.server = 1;
   c.bind_addr = "127.0.0.1";
   c.cert_file = cert;
@@ -66,7 +76,7 @@ static wt_transport *new_server(const char *cert, const char *key, uint32_t idle
   c.on_event = echo_server_event;
   c.event_user_data = &SV;
   if (idle_ms) c.idle_timeout_ms = idle_ms;
-  c.log_level = WT_LOG_ERROR;
+  c.log_level = WT_LOG_DEBUG;
   return wt_transport_new(&c, &t) ? NULL : t;
 }
 
@@ -198,8 +208,10 @@ static void thousand_datagrams_mostly_echoed(void) {
   uint64_t sent = 1;
   while (sent < 1000) {
     memcpy(buf, &sent, 8);
-    if (wt_session_send_datagram(CL.s, buf, 100) == 0) sent++;
-    else run_until(datagrams_back, 0.01);
+    if (wt_session_send_datagram(CL.s, buf, 100) == 0)
+      sent++;
+    else
+      run_until(datagrams_back, 0.01);
   }
   dg_target = 1000;
   run_until(datagrams_back, 3);
@@ -222,17 +234,33 @@ static int one_datagram_back(void) { return CL.dg_got >= 1; }
 
 /* Forcing each generation on the client: streams, datagrams and close work,
  * and the server saw the same generation in the client's SETTINGS. */
+/* A client forced to one generation: the server sees that generation's
+ * SETTINGS and :protocol token (and the draft-02 header only from
+ * draft-02), and streams, datagrams and close work. */
 static void every_draft_generation_works(void) {
-  int drafts[] = {2, 7, 13, 15};
+  static const struct {
+    int draft;
+    const char *setting, *token, *d02;
+  } g[] = {{2, "wt_enable_02=1", "webtransport", "1"},
+           {7, "wt_max_sessions_07=1", "webtransport", ""},
+           {13, "wt_max_sessions_13=1", "webtransport", ""},
+           {15, "wt_enabled=1", "webtransport-h3", ""}};
+  static const char *const all[] = {"wt_enable_02=1", "wt_max_sessions_07=1", "wt_max_sessions_13=1", "wt_enabled=1"};
   for (int i = 0; i < 4; i++) {
     start(1);
+    settings_line[0] = 0;
     wt_connect_options o;
     default_options(&o);
-    o.draft = drafts[i];
+    o.draft = g[i].draft;
     CHECK_EQ(connect_with("/echo", &o), 0);
-    CHECK_EQ(wt_session_draft(CL.s), drafts[i]);
+    CHECK_EQ(wt_session_draft(CL.s), g[i].draft);
     CHECK(SV.last != NULL);
-    CHECK_EQ(wt_session_draft(SV.last), drafts[i]);
+    CHECK_EQ(wt_session_draft(SV.last), g[i].draft);
+    CHECK(strcmp(SV.token, g[i].token) == 0);
+    CHECK(strcmp(SV.draft02_header, g[i].d02) == 0);
+    CHECK(strstr(settings_line, "h3_datagram=1") != NULL);
+    for (int k = 0; k < 4; k++) /* this generation's setting, and no other's */
+      CHECK((strstr(settings_line, all[k]) != NULL) == (k == i));
     add_check(1, 1000);
     CHECK(run_until(checks_done, 5));
     CHECK(!check_client_failed(&CL));

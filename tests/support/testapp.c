@@ -110,6 +110,11 @@ void echo_server_event(const wt_event *ev, void *ud) {
 
 int echo_server_request(wt_request *r, void *ud) {
   echo_server *es = ud;
+  if (es) {
+    const char *tok = wt_request_header(r, ":protocol"), *d02 = wt_request_header(r, "sec-webtransport-http3-draft02");
+    snprintf(es->token, sizeof(es->token), "%s", tok ? tok : "");
+    snprintf(es->draft02_header, sizeof(es->draft02_header), "%s", d02 ? d02 : "");
+  }
   if (strncmp(wt_request_path(r), "/echo", 5) != 0) return 404;
   for (int i = 0; i < 4 && es && es->prefer[i]; i++)
     if (wt_request_select_protocol(r, es->prefer[i]) == 0) break;
@@ -123,7 +128,8 @@ static void cl_send(stream_check *k) {
   uint8_t buf[16384];
   while (k->sent < k->total && !k->aborted) {
     size_t n = k->total - k->sent < sizeof(buf) ? (size_t)(k->total - k->sent) : sizeof(buf);
-    for (size_t i = 0; i < n; i++) buf[i] = testapp_byte(k->seed, k->sent + i);
+    for (size_t i = 0; i < n; i++)
+      buf[i] = testapp_byte(k->seed, k->sent + i);
     ssize_t w = wt_stream_write(k->st, buf, n, k->sent + n == k->total);
     if (w <= 0) return;
     k->sent += (uint64_t)w;
@@ -153,7 +159,8 @@ static void cl_recv(stream_check *k) {
 static void cl_uni(check_client *c) {
   int fin = 0;
   ssize_t n;
-  while (c->uni_in && (n = wt_stream_read(c->uni_in, c->uni_got + c->uni_len, sizeof(c->uni_got) - c->uni_len, &fin)) > 0)
+  while (c->uni_in &&
+         (n = wt_stream_read(c->uni_in, c->uni_got + c->uni_len, sizeof(c->uni_got) - c->uni_len, &fin)) > 0)
     c->uni_len += (size_t)n;
   if (fin) c->uni_fin = 1;
 }
@@ -174,8 +181,10 @@ static void cl_stream_event(check_client *c, const wt_event *ev) {
   stream_check *k = wt_stream_context(ev->stream);
   switch (ev->type) {
   case WT_EV_STREAM_READABLE:
-    if (k) cl_recv(k);
-    else cl_uni(c);
+    if (k)
+      cl_recv(k);
+    else
+      cl_uni(c);
     break;
   case WT_EV_STREAM_WRITABLE:
     if (k) cl_send(k);
@@ -218,7 +227,8 @@ void check_client_event(const wt_event *ev, void *ud) {
     cl_uni(c); /* an accepted stream may already hold data */
     break;
   case WT_EV_SESSION_DATAGRAM:
-    while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0) c->dg_got++;
+    while (wt_session_receive_datagram(ev->session, buf, sizeof(buf)) >= 0)
+      c->dg_got++;
     break;
   case WT_EV_SESSION_STREAM_CREDIT:
     c->credit_events++;

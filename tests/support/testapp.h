@@ -20,14 +20,16 @@ typedef struct echo_server {
   int close_by_peer, close_error;
   char close_reason[1100];
   size_t close_reason_len;
-  const char *prefer[4];   /* sub-protocols in preference order */
-  int open_uni_on_ready;   /* send "srv-uni\n" on a new uni stream */
-  int reset_streams_code;  /* >0: reset every accepted stream with code-1 right away */
-  uint8_t exported[32];    /* keying material of the last session */
-  wt_session *last;        /* valid until its WT_EV_SESSION_CLOSED */
+  const char *prefer[4];  /* sub-protocols in preference order */
+  int open_uni_on_ready;  /* send "srv-uni\n" on a new uni stream */
+  int reset_streams_code; /* >0: reset every accepted stream with code-1 right away */
+  uint8_t exported[32];   /* keying material of the last session */
+  char token[32];         /* the last request's :protocol */
+  char draft02_header[8]; /* ...and its sec-webtransport-http3-draft02 */
+  wt_session *last;       /* valid until its WT_EV_SESSION_CLOSED */
 } echo_server;
 
-int echo_server_request(wt_request *r, void *ud);  /* ud: echo_server*; /echo* gets 200 */
+int echo_server_request(wt_request *r, void *ud); /* ud: echo_server*; /echo* gets 200 */
 void echo_server_event(const wt_event *ev, void *ud);
 
 /* ---- checking client ---- */
