@@ -390,8 +390,11 @@ typedef struct wt_stats {
 /** Reads the transport's counters. */
 WT_EXTERN void wt_transport_get_stats(const wt_transport *t, wt_stats *out);
 
-/** Closes every session gracefully, sends GOAWAY and, once the peers are
- * gone, lets wt_transport_run return. Returns 0 or a WT_ERR_*. */
+/** Graceful shutdown: asks every session to drain (WT_DRAIN_SESSION), sends
+ * GOAWAY on every connection and refuses new connections (QUIC
+ * CONNECTION_REFUSED). Sessions keep working until their peers close them;
+ * once every connection has ended, wt_transport_run returns. Call
+ * wt_transport_free to cut the rest off. Returns 0 or a WT_ERR_*. */
 WT_EXTERN int wt_transport_shutdown(wt_transport *t);
 
 /* ------------------------------------------------------------------------ */

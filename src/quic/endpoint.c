@@ -26,6 +26,7 @@ struct wt_endpoint {
   wt_qconn *write_list;
   uint64_t reset_window_start;
   unsigned resets_in_window;
+  int refusing; /* new connections get CONNECTION_REFUSED */
   size_t ntx;
   wt_txpkt tx[WT_TX_BATCH];
   uint8_t txbuf[WT_TX_BATCH * WT_MAX_PKT];
@@ -208,11 +209,30 @@ static void send_version_negotiation(wt_endpoint *ep, const ngtcp2_path *path, c
   if (n > 0) send_raw(ep, path, pkt, (size_t)n);
 }
 
+void wt_endpoint_set_accepting(wt_endpoint *ep, int accepting) { ep->refusing = !accepting; }
+
+/* Answers a client's Initial with CONNECTION_CLOSE(CONNECTION_REFUSED), so
+ * that it fails at once instead of timing out, without keeping any state.
+ * The answer is smaller than the >= 1200-byte Initial: no amplification. */
+static void refuse_initial(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_pkt_hd *hd, uint64_t ts) {
+  static const char reason[] = "not accepting connections";
+  uint8_t pkt[256];
+  if (!reset_allowed(ep, ts)) return; /* shares the stateless-reset rate limit */
+  ngtcp2_ssize n =
+      ngtcp2_crypto_write_connection_close(pkt, sizeof(pkt), hd->version, &hd->scid, &hd->dcid,
+                                           NGTCP2_CONNECTION_REFUSED, (const uint8_t *)reason, sizeof(reason) - 1);
+  if (n > 0) send_raw(ep, path, pkt, (size_t)n);
+}
+
 static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t *data, size_t len, uint64_t ts) {
   ngtcp2_pkt_hd hd;
   /* Anything but a well-formed client Initial (a stray 0-RTT or Handshake
    * packet, say) is dropped. */
   if (ngtcp2_accept(&hd, data, len) != 0) return;
+  if (ep->refusing) {
+    refuse_initial(ep, path, &hd, ts);
+    return;
+  }
   wt_qconn *q;
   if (wt_qconn_new_server(ep, &hd, path, ts, &q)) {
     WT_LOGW(ep->cfg.log, "cannot create a connection for a new client");
@@ -222,6 +242,7 @@ static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t 
   if (ep->cfg.on_accept(ep->cfg.accept_ctx, q)) {
     q->state = QC_DEAD;
     wt_endpoint_mark_write(ep, q);
+    refuse_initial(ep, path, &hd, ts);
     return;
   }
   wt_qconn_read(q, path, data, len, ts);

@@ -57,7 +57,7 @@ typedef struct wt_endpoint_config {
   void (*send_batch)(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n);
   void *send_ctx;
   /* Server: attach the layer above to a new connection. Nonzero refuses
-   * (the connection is dropped). */
+   * it (CONNECTION_REFUSED). */
   int (*on_accept)(void *ctx, wt_qconn *q);
   void *accept_ctx;
 } wt_endpoint_config;
@@ -65,6 +65,9 @@ typedef struct wt_endpoint_config {
 int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out);
 /* Sends CONNECTION_CLOSE on every live connection and frees everything. */
 void wt_endpoint_free(wt_endpoint *ep, uint64_t ts);
+/* Server: whether new connections are accepted (the default) or refused
+ * with CONNECTION_REFUSED in an Initial packet, e.g. while shutting down. */
+void wt_endpoint_set_accepting(wt_endpoint *ep, int accepting);
 
 /* One received UDP datagram. */
 void wt_endpoint_on_packet(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,

@@ -227,7 +227,6 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
 
 static int on_accept(void *ctx, wt_qconn *q) {
   wt_transport *t = ctx;
-  if (t->shutting_down) return -1;
   t->stats.connections_accepted++;
   return attach(t, q, NULL, NULL);
 }
@@ -485,6 +484,7 @@ void wt_transport_stop(wt_transport *t) {
 int wt_transport_shutdown(wt_transport *t) {
   if (!t) return WT_ERR_INVALID_ARGUMENT;
   t->shutting_down = 1;
+  wt_endpoint_set_accepting(t->ep, 0);
   for (tconn *c = t->conns; c; c = c->next) {
     wt_conn_shutdown(c->wc);
     mark_pending(c);

@@ -101,6 +101,7 @@ static void start(int fresh_server) {
 
 static int is_ready(void) { return CL.ready || CL.closed; }
 static int is_closed(void) { return CL.closed; }
+static int is_draining(void) { return CL.drainings > 0; }
 static int checks_done(void) { return check_client_done(&CL); }
 static int server_saw_close(void) { return SV.closes > 0 && CL.closed; }
 
@@ -473,6 +474,45 @@ static void vanished_peer_is_reaped_by_idle_timeout(void) {
   memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
 }
 
+static check_client CL2;
+static int second_ended(void) { return CL2.ready || CL2.closed; }
+static int server_has_no_connections(void) {
+  wt_stats st;
+  wt_transport_get_stats(srv, &st);
+  return st.connections == 0;
+}
+
+/* wt_transport_shutdown: the live session hears "draining" (GOAWAY and
+ * WT_DRAIN_SESSION) and keeps working; a new connection is refused at
+ * once; when the client closes, the server has no connection left. */
+static void server_shutdown_drains_and_refuses_newcomers(void) {
+  start(1);
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  CHECK_EQ(wt_transport_shutdown(srv), 0);
+  CHECK(run_until(is_draining, 5));
+  add_check(1, 100000);
+  CHECK(run_until(checks_done, 5));
+  CHECK(!check_client_failed(&CL));
+  /* A newcomer on its own connection. */
+  wt_connect_options o;
+  default_options(&o);
+  o.on_event = check_client_event;
+  o.user_data = &CL2;
+  memset(&CL2, 0, sizeof(CL2));
+  double t0 = now_s();
+  CHECK_EQ(wt_session_connect(cli, url, &o, &CL2.s), 0);
+  CHECK(run_until(second_ended, 5));
+  double dt = now_s() - t0;
+  CHECK(CL2.closed && !CL2.ready);
+  CHECK(CL2.error != 0);
+  printf("  newcomer refused after %.1f ms: %s\n", dt * 1e3, CL2.detail);
+  CHECK(dt < 1.0); /* refused, not timed out */
+  CHECK(!CL.closed);
+  close_and_wait(0, "");
+  CHECK(run_until(server_has_no_connections, 5));
+  start(1); /* the next test gets a server that accepts */
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   RUN(bidi_echo_of_4_mib_is_byte_exact);
@@ -491,6 +531,7 @@ int main(void) {
   RUN(ca_verification_checks_chain_and_host_name);
   RUN(a_server_transport_dials_itself);
   RUN(vanished_peer_is_reaped_by_idle_timeout);
+  RUN(server_shutdown_drains_and_refuses_newcomers);
   wt_transport_free(cli);
   wt_transport_free(srv);
   return TEST_REPORT();
