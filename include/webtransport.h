@@ -229,6 +229,9 @@ typedef int (*wt_origin_cb)(const char *origin, const char *authority, void *use
  * on failure. Must never repeat a CID that is still in use. */
 typedef int (*wt_cid_generate_cb)(uint8_t *cid, size_t cidlen, void *user_data);
 
+/** A draft generation (2, 7, 13 or 15) in wt_transport_config.drafts. */
+#define WT_DRAFT_BIT(n) (1u << (n))
+
 /** Transport configuration. Always initialise with wt_transport_config_init()
  * and then change what you need; fields added later get safe defaults. */
 typedef struct wt_transport_config {
@@ -317,6 +320,11 @@ typedef struct wt_transport_config {
   uint64_t session_max_data;         /**< bytes a peer may send per session ahead of our reads; default 4 MiB */
   uint32_t session_max_streams_bidi; /**< streams a peer may open per session; default 100 each */
   uint32_t session_max_streams_uni;
+  /** Server: the WebTransport draft generations offered in SETTINGS, as a
+   * set of WT_DRAFT_BIT(n), n = 2, 7, 13, 15. 0 (default) offers all of
+   * them, which is what browsers need (Chromium negotiates draft 2 today).
+   * Fewer is for pinning a deployment or testing clients' fallback. */
+  unsigned drafts;
   /** Streams and datagrams that arrive before their session is known are
    * held up to these bounds; beyond them streams are refused with
    * WT_BUFFERED_STREAM_REJECTED and datagrams dropped. Defaults 16 and 64. */
@@ -483,8 +491,9 @@ WT_EXTERN int wt_session_connect(wt_transport *t, const char *url, const wt_conn
 /** terminateSession: sends WT_CLOSE_SESSION with `code` and `reason` (UTF-8;
  * longer than 1024 bytes is cut at a character boundary), FINs the CONNECT
  * stream and resets the session's streams. A WT_EV_SESSION_CLOSED event
- * follows (with by_peer = 0). Returns 0, or WT_ERR_STATE if already
- * closing. */
+ * follows (with by_peer = 0). Returns 0, WT_ERR_STATE if already closing,
+ * or WT_ERR_INVALID_ARGUMENT (nothing sent) if the reason, once cut, is not
+ * valid UTF-8. */
 WT_EXTERN int wt_session_close(wt_session *s, uint32_t code, const char *reason, size_t reason_len);
 
 /** drainSession: asks the peer to wind down (WT_DRAIN_SESSION). */

@@ -202,6 +202,7 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .datagram_recv_queue_bytes = t->cfg.datagram_recv_queue_bytes,
       .stats = &t->stats,
       .max_buffered_streams = t->cfg.max_buffered_streams,
+      .server_drafts = t->cfg.drafts ? t->cfg.drafts : WT_DRAFT_MASK_ALL,
       .pooling = t->cfg.pooling,
       .max_sessions = t->cfg.max_sessions,
       .session_max_data = t->cfg.session_max_data,
@@ -272,7 +273,8 @@ static int validate_config(const wt_transport_config *c) {
   if (c->cid_len < 8 || c->cid_len > 20 || c->stream_window < 1024 || c->conn_window < c->stream_window ||
       c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
       c->datagram_send_queue_bytes < 1500 || c->datagram_recv_queue_bytes < 1500 ||
-      (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) || c->idle_timeout_ms == 0 || !c->bind_addr)
+      (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) || c->idle_timeout_ms == 0 || !c->bind_addr ||
+      (c->drafts & ~WT_DRAFT_MASK_ALL))
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
 }

@@ -148,18 +148,19 @@ void wt_flow_on_peer_stream_retired(wt_session *s, int bidi) {
 
 /* New send credit: streams that stopped writing may go on. */
 static void wake_writers(wt_session *s) {
-  for (wt_stream *st = s->streams; st; st = st->next) wt_stream_on_writable(st);
+  for (wt_stream *st = s->streams; st; st = st->next)
+    wt_stream_on_writable(st);
 }
 
+/* Spec §2.7: every MAX capsule must raise its limit; an equal or smaller
+ * value is the peer getting flow control wrong. Returns 1 or -1. */
 static int raise_limit(wt_session *s, uint64_t *limit, uint64_t v, const char *what) {
-  /* A limit never shrinks; a smaller value is the peer getting it wrong. */
-  if (v < *limit) {
+  if (v <= *limit) {
     wt_flow_violation(s, what);
     return -1;
   }
-  int grew = v > *limit;
   *limit = v;
-  return grew;
+  return 1;
 }
 
 int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t len) {
@@ -173,9 +174,9 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
   int bidi = type == CAPSULE_WT_MAX_STREAMS_BIDI;
   switch (type) {
   case CAPSULE_WT_MAX_DATA: {
-    int grew = raise_limit(s, &f->tx_max_data, x, "WT_MAX_DATA decreased");
-    if (grew > 0) wake_writers(s);
-    return grew < 0 ? -1 : 0;
+    if (raise_limit(s, &f->tx_max_data, x, "WT_MAX_DATA did not increase") < 0) return -1;
+    wake_writers(s);
+    return 0;
   }
   case CAPSULE_WT_MAX_STREAMS_BIDI:
   case CAPSULE_WT_MAX_STREAMS_UNI: {
@@ -183,18 +184,25 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
       wt_flow_violation(s, "WT_MAX_STREAMS above 2^60");
       return -1;
     }
-    int grew = raise_limit(s, &f->tx_max_streams[bidi], x, "WT_MAX_STREAMS decreased");
-    if (grew > 0 && s->wants_credit) {
+    if (raise_limit(s, &f->tx_max_streams[bidi], x, "WT_MAX_STREAMS did not increase") < 0) return -1;
+    if (s->wants_credit) {
       s->wants_credit = 0;
       wt_conn_mark_session(s, EV_CREDIT);
     }
-    return grew < 0 ? -1 : 0;
+    return 0;
   }
   case CAPSULE_WT_MAX_STREAM_DATA:
   case CAPSULE_WT_STREAM_DATA_BLOCKED:
     /* Only meaningful over HTTP/2; QUIC has per-stream limits. */
     wt_flow_violation(s, "HTTP/2-only flow-control capsule");
     return -1;
+  case CAPSULE_WT_STREAMS_BLOCKED_BIDI:
+  case CAPSULE_WT_STREAMS_BLOCKED_UNI:
+    if (x > WT_MAX_STREAM_COUNT) {
+      wt_flow_violation(s, "WT_STREAMS_BLOCKED above 2^60");
+      return -1;
+    }
+    /* fall through */
   default:
     /* *_BLOCKED: we grant credit without waiting for them; nothing to do. */
     WT_LOGD(s->conn->cfg.log, "session %llu: peer is blocked (capsule 0x%llx at %llu)", (unsigned long long)s->id,

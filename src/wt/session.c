@@ -251,6 +251,12 @@ int wt_session_close(wt_session *s, uint32_t code, const char *reason, size_t re
   if (!s || (!reason && reason_len)) return WT_ERR_INVALID_ARGUMENT;
   if (s->state == WS_CLOSED) return WT_ERR_STATE;
   reason_len = wt_utf8_truncate((const uint8_t *)reason, reason_len, WT_CLOSE_REASON_MAX);
+  /* The peer must treat a reason that is not UTF-8 as H3_MESSAGE_ERROR:
+   * refuse it here rather than send it. */
+  if (!wt_utf8_valid((const uint8_t *)reason, reason_len)) {
+    WT_LOGW(s->conn->cfg.log, "session %llu: close reason is not UTF-8; not closing", (unsigned long long)s->id);
+    return WT_ERR_INVALID_ARGUMENT;
+  }
   wt_session_terminate(s, 0, code, reason, reason_len, 0, NULL);
   return 0;
 }

@@ -62,8 +62,9 @@ typedef struct wt_conn_config {
   uint32_t datagram_recv_queue_bytes;
   uint32_t max_buffered_streams;
   uint32_t max_buffered_datagrams;
-  int pooling;                       /* we announce flow control */
-  uint32_t max_sessions;             /* server, when flow control is on */
+  unsigned server_drafts; /* server: generations offered; 0 = all */
+  int pooling;            /* we announce flow control */
+  uint32_t max_sessions;  /* server, when flow control is on */
   uint64_t session_max_data;
   uint32_t session_max_streams_bidi, session_max_streams_uni;
   uint64_t max_field_section_size;
@@ -73,9 +74,9 @@ typedef struct wt_conn_config {
 } wt_conn_config;
 
 /* Adds to a counter of the transport, if it keeps any. */
-#define WT_STAT(c, field, n)                            \
-  do {                                                  \
-    if ((c)->cfg.stats) (c)->cfg.stats->field += (n);   \
+#define WT_STAT(c, field, n)                                                                                           \
+  do {                                                                                                                 \
+    if ((c)->cfg.stats) (c)->cfg.stats->field += (n);                                                                  \
   } while (0)
 
 /* Pending-event bits. */
@@ -118,7 +119,7 @@ struct wt_stream {
   uint8_t reset_has_code, stop_has_code;
   uint32_t pending; /* EV_* bits */
   wt_buf rbuf;
-  uint64_t rx_total;       /* payload bytes received (for session flow control) */
+  uint64_t rx_total; /* payload bytes received (for session flow control) */
   void *context;
   wt_stream *prev, *next; /* session's stream list, or conn's early list */
   wt_stream *in_next;     /* session's incoming queue */
@@ -160,7 +161,7 @@ struct wt_session {
   wt_capsule_parser cp;
   wt_buf early_data; /* server: DATA before we accepted */
   uint8_t close_sent, close_received, fin_sent, fin_received, drain_sent, draining_delivered;
-  uint8_t announced; /* the application has seen WT_EV_SESSION_READY */
+  uint8_t announced;        /* the application has seen WT_EV_SESSION_READY */
   uint8_t require_protocol; /* client: no common sub-protocol is fatal */
   /* the close that ended it */
   uint32_t close_code;
@@ -211,7 +212,7 @@ struct wt_conn {
   int settings_seen;
   int closed; /* connection is gone */
   int had_session;
-  unsigned draft_mask;      /* client: generations we offer */
+  unsigned draft_mask;      /* generations we offer (and accept, on a server) */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
   uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
   wt_idmap unacked_fins;    /* CONNECT streams whose FIN we sent, not yet acked */

@@ -36,15 +36,23 @@ static size_t flow_settings(wt_setting *s, const wt_conn_config *cfg) {
   return 3;
 }
 
-static size_t server_settings(wt_setting *s, uint64_t max_field_section) {
-  /* Every generation browsers speak (spec §6); all boolean-like values are 1
-   * because some clients reject anything else. */
-  static const uint64_t ids[] = {
-      H3_SETTING_ENABLE_CONNECT_PROTOCOL, H3_SETTING_H3_DATAGRAM,     H3_SETTING_WT_ENABLED,
-      H3_SETTING_WT_ENABLE_DRAFT02,       H3_SETTING_WT_MAX_SESSIONS, H3_SETTING_WT_MAX_SESSIONS_DRAFT07};
+/* The setting that announces each generation. */
+static const struct {
+  int draft;
+  uint64_t id;
+} GENERATIONS[] = {{15, H3_SETTING_WT_ENABLED},
+                   {13, H3_SETTING_WT_MAX_SESSIONS},
+                   {7, H3_SETTING_WT_MAX_SESSIONS_DRAFT07},
+                   {2, H3_SETTING_WT_ENABLE_DRAFT02}};
+
+/* By default every generation browsers speak (spec §6); all boolean-like
+ * values are 1 because some clients reject anything else. */
+static size_t server_settings(wt_setting *s, unsigned mask, uint64_t max_field_section) {
   size_t n = 0;
-  for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++)
-    s[n++] = (wt_setting){ids[i], 1};
+  s[n++] = (wt_setting){H3_SETTING_ENABLE_CONNECT_PROTOCOL, 1};
+  s[n++] = (wt_setting){H3_SETTING_H3_DATAGRAM, 1};
+  for (size_t i = 0; i < sizeof(GENERATIONS) / sizeof(GENERATIONS[0]); i++)
+    if (mask & (1u << GENERATIONS[i].draft)) s[n++] = (wt_setting){GENERATIONS[i].id, 1};
   s[n++] = (wt_setting){H3_SETTING_MAX_FIELD_SECTION_SIZE, max_field_section};
   return n;
 }
@@ -52,10 +60,8 @@ static size_t server_settings(wt_setting *s, uint64_t max_field_section) {
 static size_t client_settings(wt_setting *s, unsigned mask, uint64_t max_field_section) {
   size_t n = 0;
   s[n++] = (wt_setting){H3_SETTING_H3_DATAGRAM, 1};
-  if (mask & (1u << 15)) s[n++] = (wt_setting){H3_SETTING_WT_ENABLED, 1};
-  if (mask & (1u << 13)) s[n++] = (wt_setting){H3_SETTING_WT_MAX_SESSIONS, 1};
-  if (mask & (1u << 7)) s[n++] = (wt_setting){H3_SETTING_WT_MAX_SESSIONS_DRAFT07, 1};
-  if (mask & (1u << 2)) s[n++] = (wt_setting){H3_SETTING_WT_ENABLE_DRAFT02, 1};
+  for (size_t i = 0; i < sizeof(GENERATIONS) / sizeof(GENERATIONS[0]); i++)
+    if (mask & (1u << GENERATIONS[i].draft)) s[n++] = (wt_setting){GENERATIONS[i].id, 1};
   s[n++] = (wt_setting){H3_SETTING_MAX_FIELD_SECTION_SIZE, max_field_section};
   return n;
 }
@@ -74,13 +80,14 @@ int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, con
   wt_idmap_init(&c->gone);
   wt_idmap_init(&c->unacked_fins);
   c->draft_mask = copts ? copts->draft_mask : WT_DRAFT_MASK_ALL;
+  if (cfg->is_server && cfg->server_drafts) c->draft_mask = cfg->server_drafts;
   c->goaway_sent_id = UINT64_MAX;
   wt_setting settings[12];
   wt_h3conn_config hc = {.is_server = cfg->is_server,
                          .settings = settings,
                          .max_field_section_size = cfg->max_field_section_size,
                          .grease_seed = cfg->grease_seed};
-  hc.nsettings = cfg->is_server ? server_settings(settings, cfg->max_field_section_size)
+  hc.nsettings = cfg->is_server ? server_settings(settings, c->draft_mask, cfg->max_field_section_size)
                                 : client_settings(settings, c->draft_mask, cfg->max_field_section_size);
   hc.nsettings += flow_settings(settings + hc.nsettings, cfg);
   wt_h3_handler h = handler_table;
@@ -376,10 +383,10 @@ static void reject_request(wt_conn *c, int64_t sid, const char *why) {
 static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   const wt_h3_settings *ps = wt_h3conn_peer_settings(c->h3);
   char desc[256];
-  s->draft = wt_settings_wt_draft(ps, WT_DRAFT_MASK_ALL);
+  s->draft = wt_settings_wt_draft(ps, c->draft_mask);
   if (!s->draft) {
     wt_settings_describe(ps, desc, sizeof(desc));
-    WT_LOGW(c->cfg.log, "stream %llu: WebTransport request from a client that did not enable WebTransport (%s)",
+    WT_LOGW(c->cfg.log, "stream %llu: WebTransport request from a client that speaks no generation we offer (%s)",
             (unsigned long long)s->id, desc);
     wt_h3conn_reset(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
     wt_h3conn_stop_sending(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
@@ -782,7 +789,9 @@ static void *h_on_wt_stream(void *ctx, int64_t sid, uint64_t session_id, int bid
     wt_stream_attach(s, st);
     return st;
   }
-  if (s || wt_idmap_get(&c->gone, session_id)) {
+  /* A request waiting for the client's SETTINGS is not decided yet: its
+   * streams wait with the early ones (adopted or refused with it). */
+  if ((s && s->state == WS_CLOSED) || (!s && wt_idmap_get(&c->gone, session_id))) {
     WT_STAT(c, streams_refused, 1);
     wt_h3conn_stop_sending(c->h3, sid, WT_SESSION_GONE);
     if (bidi) wt_h3conn_reset(c->h3, sid, WT_SESSION_GONE);

@@ -62,6 +62,9 @@ static void keep_settings_line(wt_log_level level, const char *line, void *ud) {
     fprintf(stderr, "server: %s\n", line);
 }
 
+/* Optional changes to the next server's config (see with_server). */
+static void (*server_tweak)(wt_transport_config *c);
+
 static wt_transport *new_server(const char *cert, const char *key, uint32_t idle_ms) {
   wt_transport_config c;
   wt_transport *t;
@@ -77,6 +80,7 @@ static wt_transport *new_server(const char *cert, const char *key, uint32_t idle
   c.event_user_data = &SV;
   if (idle_ms) c.idle_timeout_ms = idle_ms;
   c.log_level = WT_LOG_DEBUG;
+  if (server_tweak) server_tweak(&c);
   return wt_transport_new(&c, &t) ? NULL : t;
 }
 
@@ -232,6 +236,7 @@ static void close_code_and_reason_reach_the_server(void) {
 }
 
 static int one_datagram_back(void) { return CL.dg_got >= 1; }
+static int uni_echo_back(void) { return CL.uni_fin; }
 
 /* Forcing each generation on the client: streams, datagrams and close work,
  * and the server saw the same generation in the client's SETTINGS. */
@@ -263,8 +268,12 @@ static void every_draft_generation_works(void) {
     for (int k = 0; k < 4; k++) /* this generation's setting, and no other's */
       CHECK((strstr(settings_line, all[k]) != NULL) == (k == i));
     add_check(1, 1000);
+    add_check(0, 300); /* echoed on a server uni stream */
     CHECK(run_until(checks_done, 5));
     CHECK(!check_client_failed(&CL));
+    CHECK(run_until(uni_echo_back, 5));
+    CHECK_EQ(CL.uni_len, 300);
+    CHECK_EQ(CL.uni_got[299], testapp_byte(2, 299));
     CHECK_EQ(wt_session_send_datagram(CL.s, "dg", 2), 0);
     CHECK(run_until(one_datagram_back, 5));
     close_and_wait(3, "d");
@@ -474,6 +483,279 @@ static void vanished_peer_is_reaped_by_idle_timeout(void) {
   memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
 }
 
+/* ---- servers configured differently ---- */
+
+/* Replaces the server by one whose config `tweak` adjusts (and a fresh
+ * client); restore_server puts a default one back. */
+static int with_server(void (*tweak)(wt_transport_config *c)) {
+  if (srv) wt_transport_free(srv);
+  server_tweak = tweak;
+  srv = new_server(NULL, NULL, 0);
+  server_tweak = NULL;
+  if (!srv) return -1;
+  memcpy(srv_hash, wt_transport_cert_sha256(srv), 32);
+  start(0);
+  return 0;
+}
+static void restore_server(void) {
+  if (with_server(NULL)) abort();
+}
+
+/* "/status/N" answers N; "/ok" 200. */
+static int status_hook(wt_request *r, void *ud) {
+  const char *p = wt_request_path(r);
+  return strncmp(p, "/status/", 8) == 0 ? atoi(p + 8) : strcmp(p, "/ok") == 0 ? 200 : 404;
+}
+static void gate(wt_transport_config *c) {
+  static const char *const prefs[] = {"b", "a"};
+  c->on_request = status_hook;
+  c->protocols = prefs;
+  c->nprotocols = 2;
+}
+
+/* Each refusal status the server gives reaches the client as that status,
+ * with no session on either side; a foreign origin is refused with 403 by
+ * the default origin check, before the hook runs. */
+static void refusal_statuses_reach_the_client(void) {
+  CHECK_EQ(with_server(gate), 0);
+  static const char *const paths[] = {"/status/429", "/status/403", "/status/404", "/status/503"};
+  static const int want[] = {429, 403, 404, 503};
+  for (int i = 0; i < 4; i++) {
+    CHECK(connect_with(paths[i], NULL) != 0);
+    CHECK(CL.closed && !CL.ready);
+    CHECK_EQ(CL.http_status, want[i]);
+  }
+  wt_connect_options o;
+  default_options(&o);
+  o.origin = "https://evil.example";
+  CHECK(connect_with("/ok", &o) != 0);
+  CHECK_EQ(CL.http_status, 403);
+  default_options(&o);
+  o.origin = "https://127.0.0.1:1"; /* same host as the authority: allowed */
+  CHECK_EQ(connect_with("/ok", &o), 0);
+  close_and_wait(0, "");
+  wt_stats st;
+  wt_transport_get_stats(srv, &st);
+  CHECK_EQ(st.sessions_refused, 5);
+  CHECK_EQ(st.sessions_accepted, 1);
+  restore_server();
+}
+
+/* The server's configured preference order picks among what the client
+ * offers, without any hook code; a client that requires a sub-protocol and
+ * gets none of its own closes the session with WT_ALPN_ERROR. */
+static void subprotocol_config_and_required_protocols(void) {
+  CHECK_EQ(with_server(gate), 0);
+  const char *offer[] = {"a", "b", "c"};
+  wt_connect_options o;
+  default_options(&o);
+  o.protocols = offer;
+  o.nprotocols = 3;
+  CHECK_EQ(connect_with("/ok", &o), 0);
+  CHECK(strcmp(CL.protocol, "b") == 0);
+  close_and_wait(0, "");
+  const char *mine[] = {"c"};
+  default_options(&o);
+  o.protocols = mine;
+  o.nprotocols = 1;
+  CHECK_EQ(connect_with("/ok", &o), 0); /* not required: the session opens without one */
+  CHECK_EQ(CL.protocol[0], 0);
+  close_and_wait(0, "");
+  default_options(&o);
+  o.protocols = mine;
+  o.nprotocols = 1;
+  o.require_protocol = 1;
+  CHECK(connect_with("/ok", &o) != 0);
+  CHECK(CL.closed && !CL.ready);
+  CHECK_EQ(CL.error, WT_ERR_PROTO);
+  CHECK(strstr(CL.detail, "sub-protocol") != NULL);
+  restore_server();
+}
+
+static void old_drafts_only(wt_transport_config *c) { c->drafts = WT_DRAFT_BIT(7) | WT_DRAFT_BIT(2); }
+
+/* Against a server that offers only drafts -07 and -02, our client falls
+ * back to -07 (the newest offered) and everything works. */
+static void client_falls_back_to_an_older_server(void) {
+  CHECK_EQ(with_server(old_drafts_only), 0);
+  settings_line[0] = 0;
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  CHECK_EQ(wt_session_draft(CL.s), 7);
+  CHECK(strcmp(SV.token, "webtransport") == 0);
+  add_check(1, 20000);
+  CHECK(run_until(checks_done, 5));
+  CHECK(!check_client_failed(&CL));
+  close_and_wait(4, "old");
+  CHECK_EQ(SV.close_code, 4);
+  restore_server();
+}
+
+static void pooling_server(wt_transport_config *c) {
+  c->pooling = 1;
+  c->session_max_data = 64 * 1024;
+  c->session_max_streams_bidi = 2;
+}
+
+#define NPOOL 3
+static check_client PC[NPOOL];
+static int pool_next; /* the session being opened */
+static int pool_ready(void) { return PC[pool_next].ready || PC[pool_next].closed; }
+static int pool_done(void) {
+  for (int i = 0; i < NPOOL; i++)
+    if (!check_client_done(&PC[i])) return 0;
+  return 1;
+}
+
+/* Pooling over real sockets: three sessions share one connection, each
+ * held to its own 64 KiB data window and 2 concurrent bidi streams, which
+ * the echo of 5 x 100 KB per session has to wait for again and again. */
+static void pooled_sessions_share_one_connection(void) {
+  CHECK_EQ(with_server(pooling_server), 0);
+  wt_transport_free(cli);
+  wt_transport_config c;
+  wt_transport_config_init(&c);
+  c.bind_addr = "127.0.0.1";
+  c.pooling = 1;
+  c.log_level = WT_LOG_ERROR;
+  CHECK_EQ(wt_transport_new(&c, &cli), 0);
+  memset(PC, 0, sizeof(PC));
+  snprintf(url, sizeof(url), "https://127.0.0.1:%u/echo", wt_transport_port(srv));
+  for (int i = 0; i < NPOOL; i++) {
+    wt_connect_options o;
+    default_options(&o);
+    o.pooled = 1;
+    o.on_event = check_client_event;
+    o.user_data = &PC[i];
+    CHECK_EQ(wt_session_connect(cli, url, &o, &PC[i].s), 0);
+    pool_next = i;
+    CHECK(run_until(pool_ready, 5));
+    CHECK(PC[i].ready);
+  }
+  wt_stats st;
+  wt_transport_get_stats(srv, &st);
+  CHECK_EQ(st.connections, 1);
+  CHECK_EQ(st.sessions, NPOOL);
+  /* Sessions on one connection derive different keying material. */
+  uint8_t k0[32], k1[32];
+  CHECK_EQ(wt_session_export_keying_material(PC[0].s, "t", 1, NULL, 0, k0, 32), 0);
+  CHECK_EQ(wt_session_export_keying_material(PC[1].s, "t", 1, NULL, 0, k1, 32), 0);
+  CHECK(memcmp(k0, k1, 32) != 0);
+  for (int i = 0; i < NPOOL; i++)
+    check_client_add_many(&PC[i], 5, 100000);
+  CHECK(!wt_session_can_open_stream(PC[0].s, 1)); /* two open: the session limit */
+  CHECK(run_until(pool_done, 20));
+  for (int i = 0; i < NPOOL; i++) {
+    CHECK(!check_client_failed(&PC[i]));
+    CHECK_EQ(PC[i].nchecks, 5);
+    CHECK(PC[i].credit_events >= 1);
+  }
+  for (int i = 0; i < NPOOL; i++)
+    wt_session_close(PC[i].s, 0, "", 0);
+  restore_server();
+}
+
+/* "All data committed" over real sockets: once for a stream whose bytes
+ * and FIN were all acknowledged, before its CLOSED. */
+static wt_stream *commit_watch;
+static int commits, commit_closes, commit_order_ok = 1;
+static void commit_events(const wt_event *ev, void *ud) {
+  if (ev->stream && ev->stream == commit_watch) {
+    if (ev->type == WT_EV_STREAM_COMMITTED) commits++;
+    if (ev->type == WT_EV_STREAM_CLOSED) {
+      if (!commits) commit_order_ok = 0;
+      commit_closes++;
+      commit_watch = NULL;
+    }
+  }
+  check_client_event(ev, ud);
+}
+static int committed_and_closed(void) { return commit_closes > 0; }
+
+static void committed_reported_once_everything_is_acknowledged(void) {
+  start(1);
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  wt_session_set_callback(CL.s, commit_events, &CL);
+  commits = commit_closes = 0;
+  commit_order_ok = 1;
+  CHECK_EQ(check_client_add(&CL, 0, 200000), 0); /* uni: data + FIN, nothing back on it */
+  commit_watch = CL.checks[0].st;
+  CHECK(run_until(committed_and_closed, 5));
+  CHECK_EQ(commits, 1);
+  CHECK(commit_order_ok);
+  close_and_wait(0, "");
+}
+
+static int dgram_sizes_max;
+static uint64_t dgrams_at_server;
+static uint32_t dgram_seen; /* bit i: the 8-byte datagram numbered i arrived */
+static int never_done(void) { return 0; }
+static void record_datagrams(const wt_event *ev, void *ud) {
+  if (ev->type != WT_EV_SESSION_DATAGRAM) {
+    echo_server_event(ev, ud);
+    return;
+  }
+  uint8_t buf[2048];
+  ssize_t n;
+  while ((n = wt_session_receive_datagram(ev->session, buf, sizeof(buf))) >= 0) {
+    dgrams_at_server++;
+    if (n > dgram_sizes_max) dgram_sizes_max = (int)n;
+    if (n == 8 && buf[0] < 32) dgram_seen |= 1u << buf[0];
+    wt_session_send_datagram(ev->session, buf, (size_t)n);
+  }
+}
+static void recording_server(wt_transport_config *c) { c->on_event = record_datagrams; }
+static int server_got_dgrams(void) { return dgrams_at_server >= (uint64_t)dg_target; }
+
+/* The client's send queue, bounded to 4 datagrams: by default a full queue
+ * refuses the newest (WT_ERR_AGAIN, counted); with drop_oldest every send
+ * succeeds and the oldest are dropped, so the newest 4 arrive. A datagram
+ * of exactly wt_session_max_datagram_size arrives whole. */
+static void datagram_send_queue_policies(void) {
+  CHECK_EQ(with_server(recording_server), 0);
+  for (int policy = 0; policy < 2; policy++) {
+    wt_transport_free(cli);
+    wt_transport_config c;
+    wt_transport_config_init(&c);
+    c.bind_addr = "127.0.0.1";
+    c.datagram_send_queue = 4;
+    c.datagram_drop_oldest = policy;
+    c.log_level = WT_LOG_ERROR;
+    CHECK_EQ(wt_transport_new(&c, &cli), 0);
+    CHECK_EQ(connect_with("/echo", NULL), 0);
+    dgrams_at_server = 0;
+    dgram_sizes_max = 0;
+    dgram_seen = 0;
+    int accepted = 0;
+    for (int i = 0; i < 20; i++) { /* no processing in between: the queue fills */
+      uint8_t b[8];
+      memcpy(b, &i, sizeof(i));
+      if (wt_session_send_datagram(CL.s, b, 8) == 0) accepted++;
+    }
+    uint64_t drops = 0;
+    wt_session_datagram_drops(CL.s, &drops, NULL);
+    CHECK_EQ(accepted, policy ? 20 : 4);
+    CHECK_EQ(drops, 16);
+    wt_stats st;
+    wt_transport_get_stats(cli, &st);
+    CHECK_EQ(st.datagram_send_drops, 16);
+    dg_target = 4;
+    CHECK(run_until(server_got_dgrams, 3));
+    run_until(never_done, 0.05);
+    CHECK_EQ(dgrams_at_server, 4);                  /* nothing else was queued */
+    CHECK_EQ(dgram_seen, policy ? 0xf0000u : 0xfu); /* the newest 4, or the first 4 */
+    /* The largest datagram goes through whole. */
+    size_t max = wt_session_max_datagram_size(CL.s);
+    uint8_t big[1500];
+    memset(big, 0x5a, sizeof(big));
+    CHECK_EQ(wt_session_send_datagram(CL.s, big, max), 0);
+    dg_target = 5;
+    CHECK(run_until(server_got_dgrams, 3));
+    CHECK_EQ(dgram_sizes_max, (int)max);
+    close_and_wait(0, "");
+  }
+  restore_server();
+}
+
 static check_client CL2;
 static int second_ended(void) { return CL2.ready || CL2.closed; }
 static int server_has_no_connections(void) {
@@ -532,6 +814,12 @@ int main(void) {
   RUN(a_server_transport_dials_itself);
   RUN(vanished_peer_is_reaped_by_idle_timeout);
   RUN(server_shutdown_drains_and_refuses_newcomers);
+  RUN(refusal_statuses_reach_the_client);
+  RUN(subprotocol_config_and_required_protocols);
+  RUN(client_falls_back_to_an_older_server);
+  RUN(pooled_sessions_share_one_connection);
+  RUN(committed_reported_once_everything_is_acknowledged);
+  RUN(datagram_send_queue_policies);
   wt_transport_free(cli);
   wt_transport_free(srv);
   return TEST_REPORT();

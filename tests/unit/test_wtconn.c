@@ -191,6 +191,7 @@ static const char *const *allow_list;
 static size_t nallow;
 static wt_origin_cb origin_hook;
 static uint64_t pool_max_data = 10000;
+static unsigned server_mask; /* 0: the server offers every generation */
 static uint32_t pool_max_streams = 2;
 
 static void setup(unsigned client_mask, uint32_t send_buffer) {
@@ -225,6 +226,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .max_buffered_datagrams = 2,
                           .max_field_section_size = 16384,
                           .pooling = i ? pool_server : pool_client,
+                          .server_drafts = i ? server_mask : 0,
                           .allowed_origins = allow_list,
                           .nallowed_origins = nallow,
                           .check_origin = origin_hook,
@@ -412,6 +414,37 @@ static void sessions_open_in_every_draft_generation(void) {
   CHECK_EQ(wt_session_draft(cs), 15);
 }
 
+/* A server that offers fewer generations: our client falls back to the
+ * newest it offers, and a client restricted to one it does not offer
+ * fails cleanly (no session on the server). */
+static void client_falls_back_to_the_servers_newest_generation(void) {
+  static const struct {
+    unsigned server, client;
+    int want;
+  } cases[] = {{(1u << 7) | (1u << 2), WT_DRAFT_MASK_ALL, 7},
+               {1u << 2, WT_DRAFT_MASK_ALL, 2},
+               {(1u << 13) | (1u << 15), 1u << 13, 13},
+               {1u << 15, 1u << 2, 0}};
+  for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+    server_mask = cases[i].server;
+    setup(cases[i].client, 1 << 20);
+    wt_session *cs = connect_session(NULL);
+    pump();
+    server_mask = 0;
+    CHECK(cs != NULL);
+    if (!cases[i].want) {
+      CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 0);
+      CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+      CHECK_EQ(S[0].error, WT_ERR_PROTO);
+      CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 0);
+      continue;
+    }
+    CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 1);
+    CHECK_EQ(wt_session_draft(cs), cases[i].want);
+    CHECK_EQ(wt_session_draft(S[1].s), cases[i].want);
+  }
+}
+
 static void refused_session_reports_the_status(void) {
   setup(WT_DRAFT_MASK_ALL, 1 << 20);
   S[1].status = 404;
@@ -549,6 +582,26 @@ static void long_reasons_are_cut_at_a_character_boundary(void) {
   CHECK_EQ(wt_session_close(cs, 1, reason, 1027), 0);
   pump();
   CHECK_EQ(S[1].reason_len, 1023);
+  CHECK_MEM(S[1].reason, reason, 1023);
+}
+
+/* The peer would have to reject it (H3_MESSAGE_ERROR), so it is never sent:
+ * the call fails and the session stays open. What lies past the cut does
+ * not matter. */
+static void invalid_utf8_close_reasons_are_refused(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_close(cs, 1, "bad \xc0\x80", 6), WT_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(wt_session_close(cs, 1, "\xed\xa0\x80", 3), WT_ERR_INVALID_ARGUMENT); /* a surrogate */
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_CLOSED], 0);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 0);
+  static char reason[1100];
+  memset(reason, 'a', 1024);
+  reason[1030] = (char)0xff; /* beyond the 1024 bytes sent */
+  CHECK_EQ(wt_session_close(cs, 2, reason, 1031), 0);
+  pump();
+  CHECK_EQ(S[1].close_code_seen, 2);
+  CHECK_EQ(S[1].reason_len, 1024);
 }
 
 static void fin_without_capsule_means_code_zero(void) {
@@ -599,6 +652,20 @@ static void data_after_close_is_a_message_error(void) {
   pump();
   CHECK(S[1].was_reset[0]);
   CHECK_EQ(S[1].reset_code[0], H3_MESSAGE_ERROR);
+}
+
+/* GOAWAY on its own (no WT_DRAIN_SESSION) is enough for "draining", on
+ * either side. */
+static void goaway_alone_announces_draining(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_h3conn_send_goaway(S[1].c->h3, 4), 0);
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_DRAINING], 1);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_DRAINING], 0);
+  CHECK_EQ(wt_h3conn_send_goaway(S[0].c->h3, 0), 0); /* a client's GOAWAY carries a push ID */
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_DRAINING], 1);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED] + S[1].nev[WT_EV_SESSION_CLOSED], 0);
 }
 
 static void drain_and_goaway_announce_draining(void) {
@@ -917,6 +984,46 @@ static void flow_control_capsules_are_checked(void) {
   cs = pooled_pair();
   send_capsule_raw(CAPSULE_WT_DATA_BLOCKED, 1); /* informational */
   CHECK(!S[1].was_reset[0]);
+  /* Spec §2.7: a MAX value must increase; stream counts stop at 2^60. */
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_MAX_DATA, pool_max_data); /* equal to the SETTINGS value */
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_MAX_STREAMS_BIDI, 1000);
+  CHECK(!S[1].was_reset[0]);
+  send_capsule_raw(CAPSULE_WT_MAX_STREAMS_BIDI, 1000);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+  cs = pooled_pair();
+  send_capsule_raw(CAPSULE_WT_STREAMS_BLOCKED_UNI, 1ULL << 60);
+  CHECK(!S[1].was_reset[0]);
+  send_capsule_raw(CAPSULE_WT_STREAMS_BLOCKED_UNI, (1ULL << 60) + 1);
+  CHECK_EQ(S[1].reset_code[0], WT_FLOW_CONTROL_ERROR);
+}
+
+/* A request that waits for the client's SETTINGS (its control stream is
+ * late) is not decided yet: a stream for it is held, not refused, and
+ * reaches the session once it is accepted. */
+static void streams_while_waiting_for_client_settings(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  S[1].app = collect_app;
+  hold_sid = 2; /* the client's control stream */
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 0);
+  S[0].next_uni += 4;
+  wt_conn_on_stream_data(S[1].c, 14,
+                         (const uint8_t *)"\x40\x54\x00"
+                                          "early",
+                         8, 1);
+  dispatch();
+  CHECK(!S[1].was_stopped[14]);
+  hold_sid = -1;
+  pump();
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+  CHECK(!S[1].was_stopped[14]);
+  CHECK_EQ(S[1].got_len, 5);
+  CHECK_MEM(S[1].got, "early", 5);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1019,6 +1126,7 @@ static void client_bounds_what_arrives_before_the_response(void) {
 
 int main(void) {
   RUN(sessions_open_in_every_draft_generation);
+  RUN(client_falls_back_to_the_servers_newest_generation);
   RUN(refused_session_reports_the_status);
   RUN(plain_requests_get_405);
   RUN(subprotocol_is_negotiated_by_server_preference);
@@ -1027,10 +1135,12 @@ int main(void) {
   RUN(close_with_code_and_reason_reaches_the_peer);
   RUN(server_close_reaches_the_client);
   RUN(long_reasons_are_cut_at_a_character_boundary);
+  RUN(invalid_utf8_close_reasons_are_refused);
   RUN(fin_without_capsule_means_code_zero);
   RUN(grease_capsule_before_close);
   RUN(invalid_utf8_reason_is_a_message_error);
   RUN(data_after_close_is_a_message_error);
+  RUN(goaway_alone_announces_draining);
   RUN(drain_and_goaway_announce_draining);
   RUN(streams_before_the_session_are_buffered);
   RUN(too_many_early_streams_are_refused);
@@ -1046,6 +1156,7 @@ int main(void) {
   RUN(session_stream_limit_blocks_and_credit_returns);
   RUN(exceeding_session_limits_is_a_flow_control_error);
   RUN(flow_control_capsules_are_checked);
+  RUN(streams_while_waiting_for_client_settings);
   RUN(origins_are_validated);
   RUN(rate_limited_request_reports_429);
   RUN(requests_after_goaway_are_rejected);
