@@ -449,12 +449,14 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
 }
 
 static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
-  if (strcmp(h->method, "CONNECT") != 0 || !h->protocol) {
+  /* Anything but a WebTransport request (a GET, a plain CONNECT, a
+   * WebSocket extended CONNECT) is a method this server does not allow. */
+  if (strcmp(h->method, "CONNECT") != 0 || !h->protocol || !known_protocol_token(h->protocol)) {
     refuse(c, sid, 405, "only WebTransport (extended CONNECT) requests are served");
     return;
   }
-  if (!known_protocol_token(h->protocol) || strcmp(h->scheme, "https") != 0) {
-    refuse(c, sid, 400, "unknown :protocol or :scheme");
+  if (strcmp(h->scheme, "https") != 0) {
+    refuse(c, sid, 400, ":scheme is not https");
     return;
   }
   /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */

@@ -1,16 +1,20 @@
 /*
- * test_wire.c: protocol violations on the wire. A raw QUIC client, built
- * from our QUIC layer alone (no HTTP/3 above it), connects to a real
- * server transport over 127.0.0.1 and sends hand-made HTTP/3 bytes; the test
- * checks the CONNECTION_CLOSE error code the server answers with, or the
- * stream reset code. This is what a peer actually sees, end to end through
- * ngtcp2, for the violations the unit tests cover with a fake.
+ * test_wire.c: what a peer sees on the wire. A raw QUIC client, built from
+ * our QUIC layer alone (no HTTP/3 above it), connects to a real server
+ * transport over 127.0.0.1 and sends hand-made HTTP/3 bytes; the test checks
+ * the CONNECTION_CLOSE error code the server answers with, the stream reset
+ * code, or the response HEADERS, end to end through ngtcp2. Violations that
+ * need no session are sent all at once (server_answer); the rest are short
+ * scripts (connect, send the CONNECT, pump until the 200, send more, pump
+ * until the answer), and the server application's events are recorded to
+ * check what it was told. The unit tests cover the same rules with a fake.
  */
 #include <stdlib.h>
 #include <sys/epoll.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "h3/capsule.h"
 #include "h3/codes.h"
 #include "h3/frame.h"
 #include "h3/qpack.h"
@@ -18,7 +22,18 @@
 #include "quic/udp.h"
 #include "test.h"
 
-static wt_transport *srv;
+static wt_transport *srv;      /* default configuration: one session per connection */
+static wt_transport *srv_pool; /* pooling on: WebTransport flow control */
+
+/* Control streams: SETTINGS with H3_DATAGRAM only (no WebTransport: enough
+ * for violations), with WT_ENABLED (draft -15/-16), and with the initial
+ * flow-control limits too (WT_INITIAL_MAX_DATA 1000, WT_INITIAL_MAX_STREAMS
+ * uni and bidi 10), which turns flow control on against srv_pool. */
+#define CTL_PLAIN "00 04 02 33 01"
+#define CTL_WT "00 04 07 33 01 ac7cf000 01"
+#define CTL_WT_FLOW "00 04 11 33 01 ac7cf000 01 6b61 43e8 6b64 0a 6b65 0a"
+
+#define NO_RESET UINT64_MAX
 
 typedef struct raw {
   wt_udp udp;
@@ -26,21 +41,43 @@ typedef struct raw {
   wt_qconn *q;
   wt_logger log;
   /* what to send once the handshake allows it */
-  const char *uni_hex;  /* bytes on a new uni stream */
+  const char *uni_hex;  /* our control stream (default CTL_PLAIN) */
   const char *bidi_hex; /* bytes on a new bidi stream */
   const char *dgram_hex;
   wt_buf bidi_raw; /* used instead of bidi_hex when not empty */
+  int no_control;  /* open no control stream at first (SETTINGS come later) */
   int sent;
   /* what came back */
   int closed;
   char detail[512];
-  int64_t reset_sid;
-  uint64_t reset_code;
-  int got_reset;
+  struct {
+    int64_t sid;
+    uint64_t code;
+  } resets[8];
+  int nresets;
+  wt_buf rx[8]; /* bytes on our bidi streams 0, 4, ... 28 */
+  int rx_fin[8];
+  uint8_t fin_acked[64]; /* by stream ID: our FIN was acknowledged */
 } raw;
 
 static raw R;
 static int closed_by_server; /* R.closed as it was before our own teardown */
+
+/* What the server application was told (both servers report here). */
+typedef struct app_log {
+  int ready, closed; /* WT_EV_SESSION_READY / _CLOSED events */
+  uint32_t code;     /* of the last WT_EV_SESSION_CLOSED */
+  int by_peer, error;
+  size_t reason_len;
+  char stream[64]; /* bytes read from peer streams, concatenated */
+  size_t stream_len;
+  int stream_fin;
+  char dgram[64]; /* the last datagram */
+  size_t dgram_len;
+  int dgrams;
+} app_log;
+
+static app_log A;
 
 static uint64_t now_ns(void) {
   struct timespec ts;
@@ -48,37 +85,111 @@ static uint64_t now_ns(void) {
   return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void send_hex(int bidi, const char *hex) {
+/* ------------------------------------------------------------------------ */
+/* The server application                                                   */
+
+static void app_read(wt_stream *st) {
+  for (;;) {
+    int fin = 0;
+    ssize_t n = wt_stream_read(st, A.stream + A.stream_len, sizeof(A.stream) - A.stream_len, &fin);
+    if (n > 0) A.stream_len += (size_t)n;
+    if (fin) A.stream_fin = 1;
+    if (n <= 0) return;
+  }
+}
+
+static void app_event(const wt_event *ev, void *ud) {
+  wt_stream *st;
+  switch (ev->type) {
+  case WT_EV_SESSION_READY: A.ready++; break;
+  case WT_EV_SESSION_STREAM:
+    while (wt_session_accept_stream(ev->session, &st) == 0) {
+    }
+    break;
+  case WT_EV_STREAM_READABLE: app_read(ev->stream); break;
+  case WT_EV_SESSION_DATAGRAM:
+    for (ssize_t n; (n = wt_session_receive_datagram(ev->session, A.dgram, sizeof(A.dgram))) >= 0; A.dgrams++)
+      A.dgram_len = (size_t)n;
+    break;
+  case WT_EV_SESSION_CLOSED:
+    A.closed++;
+    A.code = ev->code;
+    A.by_peer = ev->by_peer;
+    A.error = ev->error;
+    A.reason_len = ev->reason_len;
+    break;
+  default: break;
+  }
+}
+
+static int srv_request(wt_request *r, void *ud) { return 200; }
+
+static uint64_t live_sessions(wt_transport *t) {
+  wt_stats st;
+  wt_transport_get_stats(t, &st);
+  return st.sessions;
+}
+
+static uint64_t streams_refused(wt_transport *t) {
+  wt_stats st;
+  wt_transport_get_stats(t, &st);
+  return st.streams_refused;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The raw client                                                           */
+
+static int64_t open_stream(int bidi) {
+  int64_t sid = -1;
+  if (R.q && wt_qconn_open_stream(R.q, bidi, &sid)) sid = -1;
+  return sid;
+}
+
+static void write_to(int64_t sid, const void *d, size_t n, int fin) {
+  if (R.q && sid >= 0) wt_qconn_stream_write(R.q, sid, d, n, fin, SIZE_MAX);
+}
+
+static void write_hex(int64_t sid, const char *hex, int fin) {
   uint8_t buf[512];
-  size_t n = test_unhex(hex, buf);
-  int64_t sid;
-  if (wt_qconn_open_stream(R.q, bidi, &sid) == 0) wt_qconn_stream_write(R.q, sid, buf, n, 0, SIZE_MAX);
+  write_to(sid, buf, test_unhex(hex, buf), fin);
+}
+
+/* Opens a stream and sends `hex` on it; returns its ID. */
+static int64_t send_hex(int bidi, const char *hex, int fin) {
+  int64_t sid = open_stream(bidi);
+  write_hex(sid, hex, fin);
+  return sid;
+}
+
+static void send_dgram_hex(const char *hex) {
+  uint8_t buf[64];
+  if (R.q) wt_qconn_send_datagram(R.q, buf, test_unhex(hex, buf), NULL, 0, 0);
 }
 
 /* Our own control stream first, so only the bytes under test are wrong. */
 static void on_ready(void *app) {
-  if (R.uni_hex)
-    send_hex(0, R.uni_hex);
-  else
-    send_hex(0, "00 04 02 33 01");
-  if (R.bidi_hex) send_hex(1, R.bidi_hex);
-  int64_t sid;
-  if (R.bidi_raw.len && wt_qconn_open_stream(R.q, 1, &sid) == 0)
-    wt_qconn_stream_write(R.q, sid, R.bidi_raw.data, R.bidi_raw.len, 0, SIZE_MAX);
-  if (R.dgram_hex) {
-    uint8_t buf[64];
-    size_t n = test_unhex(R.dgram_hex, buf);
-    wt_qconn_send_datagram(R.q, buf, n, NULL, 0, 0);
-  }
+  if (!R.no_control) send_hex(0, R.uni_hex ? R.uni_hex : CTL_PLAIN, 0);
+  if (R.bidi_hex) send_hex(1, R.bidi_hex, 0);
+  if (R.bidi_raw.len) write_to(open_stream(1), R.bidi_raw.data, R.bidi_raw.len, 0);
+  if (R.dgram_hex) send_dgram_hex(R.dgram_hex);
   R.sent = 1;
 }
 static void on_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
+  if (sid % 4 == 0 && sid / 4 < 8) {
+    wt_buf_append(&R.rx[sid / 4], d, n);
+    R.rx_fin[sid / 4] |= fin;
+  }
   wt_qconn_stream_consumed(R.q, sid, n);
 }
 static void on_reset(void *app, int64_t sid, uint64_t code, uint64_t final_size) {
-  R.got_reset = 1;
-  R.reset_sid = sid;
-  R.reset_code = code;
+  if (R.nresets < 8) {
+    R.resets[R.nresets].sid = sid;
+    R.resets[R.nresets].code = code;
+    R.nresets++;
+  }
+}
+static void on_acked(void *app, int64_t sid) {
+  if (sid >= 0 && sid < 64) R.fin_acked[sid] = 1;
 }
 static void on_sid(void *app, int64_t sid, uint64_t code) {}
 static void on_sid0(void *app, int64_t sid) {}
@@ -95,7 +206,7 @@ static const wt_qconn_handler HANDLER = {.on_ready = on_ready,
                                          .on_stream_reset = on_reset,
                                          .on_stop_sending = on_sid,
                                          .on_stream_writable = on_sid0,
-                                         .on_stream_acked = on_sid0,
+                                         .on_stream_acked = on_acked,
                                          .on_stream_closed = on_sid0,
                                          .on_datagram = on_dgram,
                                          .on_stream_credit = on_credit,
@@ -107,11 +218,55 @@ static void send_batch(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size
 }
 static int no_accept(void *ctx, wt_qconn *q) { return -1; }
 
-static int srv_request(wt_request *r, void *ud) { return 200; }
+/* One round: both servers, then the raw client. */
+static void pump_once(void) {
+  wt_transport_process(srv);
+  wt_transport_process(srv_pool);
+  if (R.ep) {
+    int n = wt_udp_recv(&R.udp);
+    for (int i = 0; i < n; i++) {
+      wt_rxpkt *p = &R.udp.rx[i];
+      wt_endpoint_on_packet(R.ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen, p->data,
+                            p->len, now_ns());
+    }
+    wt_endpoint_on_timers(R.ep, now_ns());
+    wt_endpoint_write(R.ep, now_ns());
+  }
+  usleep(1000);
+}
 
-static void raw_connect(void) {
+/* Pumps until `cond` holds or two seconds passed. */
+#define PUMP_UNTIL(cond)                                                                                               \
+  do {                                                                                                                 \
+    uint64_t end_ = now_ns() + 2000000000ULL;                                                                          \
+    while (!(cond) && now_ns() < end_)                                                                                 \
+      pump_once();                                                                                                     \
+  } while (0)
+
+/* For what must *not* happen: long enough for a loopback round trip. */
+static void pump_ms(int ms) {
+  uint64_t end = now_ns() + (uint64_t)ms * 1000000ULL;
+  while (now_ns() < end)
+    pump_once();
+}
+
+/* Closes our connection (CONNECTION_CLOSE) and waits until the servers
+ * have ended its sessions, so no event of it lands in the next test. */
+static void raw_free(void) {
+  if (!R.ep) return;
+  wt_endpoint_free(R.ep, now_ns());
+  R.ep = NULL;
+  PUMP_UNTIL(live_sessions(srv) == 0 && live_sessions(srv_pool) == 0);
+  wt_udp_close(&R.udp);
+  for (int i = 0; i < 8; i++)
+    wt_buf_free(&R.rx[i]);
+}
+
+static void raw_connect(wt_transport *to_srv) {
+  raw_free(); /* what a failed CHECK left behind */
   wt_buf keep = R.bidi_raw;
   memset(&R, 0, sizeof(R));
+  memset(&A, 0, sizeof(A));
   R.bidi_raw = keep;
   R.log.level = WT_LOG_ERROR;
   if (wt_udp_open(&R.udp, "127.0.0.1", 0, 0, &R.log)) abort();
@@ -121,12 +276,13 @@ static void raw_connect(void) {
                            .conn_window = 1 << 20,
                            .max_streams_bidi = 10,
                            .max_streams_uni = 10,
-                           .datagram_send_queue = 8, .datagram_send_queue_bytes = 65536,
+                           .datagram_send_queue = 8,
+                           .datagram_send_queue_bytes = 65536,
                            .log = &R.log,
                            .send_batch = send_batch,
                            .on_accept = no_accept};
   if (wt_endpoint_new(&ec, &R.ep)) abort();
-  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(wt_transport_port(srv))};
+  struct sockaddr_in to = {.sin_family = AF_INET, .sin_port = htons(wt_transport_port(to_srv))};
   to.sin_addr.s_addr = htonl(0x7f000001);
   struct sockaddr_storage rem, loc;
   socklen_t rl, ll;
@@ -140,48 +296,143 @@ static void raw_connect(void) {
   wt_qconn_set_app(R.q, &HANDLER, &R);
 }
 
-static void raw_free(void) {
-  wt_endpoint_free(R.ep, now_ns());
-  wt_udp_close(&R.udp);
-  wt_buf_free(&R.bidi_raw);
-}
-
-/* Drives server and raw client until the server closed the connection or
- * reset a stream, or two seconds passed. */
-static void run(void) {
-  uint64_t end = now_ns() + 2000000000ULL;
-  while (now_ns() < end && !R.closed && !R.got_reset) {
-    wt_transport_process(srv);
-    int n = wt_udp_recv(&R.udp);
-    for (int i = 0; i < n; i++) {
-      wt_rxpkt *p = &R.udp.rx[i];
-      wt_endpoint_on_packet(R.ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen, p->data,
-                            p->len, now_ns());
-    }
-    wt_endpoint_on_timers(R.ep, now_ns());
-    wt_endpoint_write(R.ep, now_ns());
-    usleep(1000);
-  }
+/* The code the server reset stream `sid` with, or NO_RESET. */
+static uint64_t reset_code(int64_t sid) {
+  for (int i = 0; i < R.nresets; i++)
+    if (R.resets[i].sid == sid) return R.resets[i].code;
+  return NO_RESET;
 }
 
 /* Runs one case and returns the HTTP/3 code the server closed with (or
- * reset the stream with, when `reset` is set). */
+ * reset a stream with). */
 static uint64_t server_answer(const char *uni, const char *bidi, const char *dgram) {
-  raw_connect();
+  raw_connect(srv);
   R.uni_hex = uni;
   R.bidi_hex = bidi;
   R.dgram_hex = dgram;
-  run();
+  PUMP_UNTIL(R.closed || R.nresets);
   uint64_t code = 0;
   const char *p = strstr(R.detail, "application error 0x");
   if (p)
     code = strtoull(p + 20, NULL, 16);
-  else if (R.got_reset)
-    code = R.reset_code;
+  else if (R.nresets)
+    code = R.resets[0].code;
   closed_by_server = R.closed;
   raw_free();
+  wt_buf_free(&R.bidi_raw);
   return code;
 }
+
+/* ------------------------------------------------------------------------ */
+/* HTTP/3 bytes                                                             */
+
+static void send_headers(int64_t sid, const wt_qpack_field *f, size_t n, int fin) {
+  wt_buf block, frame;
+  wt_buf_init(&block);
+  wt_buf_init(&frame);
+  wt_qpack_encode(&block, f, n);
+  wt_frame_write(&frame, H3_FRAME_HEADERS, block.data, block.len);
+  write_to(sid, frame.data, frame.len, fin);
+  wt_buf_free(&block);
+  wt_buf_free(&frame);
+}
+
+static void send_connect(int64_t sid) {
+  static const wt_qpack_field f[] = {{":method", 7, "CONNECT", 7},
+                                     {":protocol", 9, "webtransport-h3", 15},
+                                     {":scheme", 7, "https", 5},
+                                     {":authority", 10, "localhost", 9},
+                                     {":path", 5, "/echo", 5}};
+  send_headers(sid, f, 5, 0);
+}
+
+/* Sends one DATA frame holding `capsules` (hex). */
+static void send_capsules_hex(int64_t sid, const char *capsules) {
+  uint8_t payload[256];
+  wt_buf frame;
+  wt_buf_init(&frame);
+  wt_frame_write(&frame, H3_FRAME_DATA, payload, test_unhex(capsules, payload));
+  write_to(sid, frame.data, frame.len, 0);
+  wt_buf_free(&frame);
+}
+
+/* Sends WT_CLOSE_SESSION(code, reason) in a DATA frame, whatever the reason's
+ * length or encoding, followed in the same frame by `then_hex`. */
+static void send_close(int64_t sid, uint32_t code, const char *reason, size_t len, const char *then_hex) {
+  uint8_t be[4] = {(uint8_t)(code >> 24), (uint8_t)(code >> 16), (uint8_t)(code >> 8), (uint8_t)code}, more[64];
+  wt_buf caps, frame;
+  wt_buf_init(&caps);
+  wt_buf_init(&frame);
+  wt_capsule_write_header(&caps, CAPSULE_WT_CLOSE_SESSION, 4 + len);
+  wt_buf_append(&caps, be, 4);
+  wt_buf_append(&caps, reason, len);
+  wt_buf_append(&caps, more, then_hex ? test_unhex(then_hex, more) : 0);
+  wt_frame_write(&frame, H3_FRAME_DATA, caps.data, caps.len);
+  write_to(sid, frame.data, frame.len, 0);
+  wt_buf_free(&caps);
+  wt_buf_free(&frame);
+}
+
+static char field_value[64];
+static const char *field_name;
+static int grab_field(void *ud, const char *n, size_t nl, const char *v, size_t vl) {
+  if (strcmp(n, field_name) == 0) snprintf(field_value, sizeof(field_value), "%s", v);
+  return 0;
+}
+
+/* Counts the frames of `type` the server sent on our bidi stream `sid`;
+ * the last complete HEADERS frame is decoded for response_status(). */
+static int frames_received(int64_t sid, uint64_t type, uint8_t *headers, size_t *headers_len) {
+  const wt_buf *w = &R.rx[sid / 4];
+  wt_frame_reader r;
+  wt_frame_reader_init(&r);
+  size_t used = 0, blen = 0;
+  int count = 0;
+  wt_frame_event ev;
+  const uint8_t *chunk;
+  size_t clen;
+  for (;;) {
+    used += wt_frame_reader_step(&r, w->data + used, w->len - used, &ev, &chunk, &clen);
+    if (ev == WT_FRAME_NEED_MORE) break;
+    if (ev == WT_FRAME_HEADER && r.type == H3_FRAME_HEADERS) blen = 0;
+    if (ev == WT_FRAME_PAYLOAD && r.type == H3_FRAME_HEADERS && headers && blen + clen <= 1024) {
+      memcpy(headers + blen, chunk, clen);
+      blen += clen;
+    }
+    if (ev == WT_FRAME_END && r.type == type) {
+      count++;
+      if (headers_len) *headers_len = blen;
+    }
+  }
+  return count;
+}
+
+/* The :status of the server's response on `sid`; 0 before it is complete. */
+static int response_status(int64_t sid) {
+  uint8_t block[1024];
+  size_t blen = 0;
+  if (!frames_received(sid, H3_FRAME_HEADERS, block, &blen)) return 0;
+  field_value[0] = 0;
+  field_name = ":status";
+  if (wt_qpack_decode(block, blen, 0, grab_field, NULL)) return 0;
+  return atoi(field_value);
+}
+
+/* Connects to `to` with the control stream `ctl`, sends an extended CONNECT
+ * on bidi stream 0 and waits for the answer. Returns its status (0: none). */
+static int open_session(wt_transport *to, const char *ctl) {
+  raw_connect(to);
+  R.uni_hex = ctl;
+  PUMP_UNTIL(R.sent || R.closed);
+  int64_t sid = open_stream(1);
+  if (sid != 0) return 0;
+  send_connect(sid);
+  PUMP_UNTIL(response_status(0) || R.nresets || R.closed);
+  return response_status(0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Connection errors and request stream errors                              */
 
 static void control_stream_must_start_with_settings(void) {
   CHECK_EQ(server_answer("00 07 01 00", NULL, NULL), H3_MISSING_SETTINGS);
@@ -235,6 +486,202 @@ static void malformed_request_is_a_stream_error(void) {
 
 static void datagram_without_a_quarter_stream_id(void) { CHECK_EQ(server_answer(NULL, NULL, "40"), H3_DATAGRAM_ERROR); }
 
+static void plain_get_is_answered_405(void) {
+  /* A well-formed request that is not WebTransport: the server only serves
+   * extended CONNECT, so it answers "method not allowed" and stays up. */
+  static const wt_qpack_field get[] = {{":method", 7, "GET", 3},
+                                       {":scheme", 7, "https", 5},
+                                       {":authority", 10, "localhost", 9},
+                                       {":path", 5, "/echo", 5}};
+  raw_connect(srv);
+  PUMP_UNTIL(R.sent || R.closed);
+  send_headers(open_stream(1), get, 4, 1);
+  PUMP_UNTIL(response_status(0) || R.closed);
+  CHECK_EQ(response_status(0), 405);
+  CHECK(!R.closed);
+  CHECK_EQ(A.ready, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Sessions                                                                 */
+
+static void second_session_without_pooling_is_rejected(void) {
+  /* Without flow control a connection carries one session at a time (draft
+   * §5.2): the second CONNECT is reset, the first goes on. */
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  int64_t second = open_stream(1);
+  send_connect(second);
+  PUMP_UNTIL(reset_code(second) != NO_RESET || R.closed);
+  CHECK_EQ(reset_code(second), H3_REQUEST_REJECTED);
+  send_hex(0, "40 54 00 70 69 6e 67", 1); /* a uni stream of session 0: "ping" */
+  PUMP_UNTIL(A.stream_fin || R.closed);
+  CHECK(A.stream_len == 4 && memcmp(A.stream, "ping", 4) == 0);
+  CHECK_EQ(A.ready, 1);
+  CHECK_EQ(A.closed, 0);
+  CHECK_EQ(reset_code(0), NO_RESET);
+  CHECK(!R.closed);
+}
+
+/* Sends a close capsule made bad by `reason` or by what follows it, and
+ * expects the CONNECT stream reset with H3_MESSAGE_ERROR (draft §6) and one
+ * WT_EV_SESSION_CLOSED on the server. */
+static void bad_close_is_a_message_error(const char *reason, size_t len, const char *then_hex) {
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  send_close(0, 7, reason, len, then_hex);
+  PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
+  fprintf(stderr, "DEBUG closed=%d detail=%s nresets=%d fin0=%d A.closed=%d\n", R.closed, R.detail, R.nresets, R.rx_fin[0], A.closed);
+  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  PUMP_UNTIL(A.closed);
+  raw_free(); /* the connection's end must not bring a second event */
+  CHECK_EQ(A.closed, 1);
+  CHECK(A.by_peer);
+}
+
+static void close_reason_over_1024_bytes(void) {
+  static char reason[1025];
+  memset(reason, 'a', sizeof(reason));
+  bad_close_is_a_message_error(reason, sizeof(reason), NULL);
+  CHECK_EQ(A.error, WT_ERR_PROTO);
+}
+
+static void close_reason_that_is_not_utf8(void) {
+  bad_close_is_a_message_error("ok \xc0\x80", 5, NULL); /* overlong NUL */
+  CHECK_EQ(A.error, WT_ERR_PROTO);
+}
+
+static void capsule_after_close_in_the_same_data_frame(void) {
+  /* A DRAIN capsule right behind the close: the close itself was valid, so
+   * the application sees its code. */
+  bad_close_is_a_message_error("bye", 3, "80 00 78 ae 00");
+  CHECK_EQ(A.code, 7);
+  CHECK_EQ(A.reason_len, 3);
+}
+
+static void data_frame_after_close(void) {
+  /* The close ends the session; the next DATA frame (an unknown capsule
+   * type 0x21, empty) finds it gone. */
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  send_close(0, 7, "bye", 3, NULL);
+  send_capsules_hex(0, "21 00");
+  PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
+  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  raw_free();
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.code, 7);
+  CHECK(A.by_peer);
+}
+
+static void close_reason_of_1024_bytes_is_accepted(void) {
+  /* The bound itself is fine: an orderly close, answered with a FIN. */
+  static char reason[1024];
+  memset(reason, 'a', sizeof(reason));
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  send_close(0, 7, reason, sizeof(reason), NULL);
+  write_to(0, NULL, 0, 1);
+  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets);
+  CHECK_EQ(reset_code(0), NO_RESET);
+  CHECK(R.rx_fin[0]);
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.code, 7);
+  CHECK_EQ(A.reason_len, 1024);
+  CHECK_EQ(A.error, 0);
+}
+
+static void fin_without_capsule_closes_with_code_0(void) {
+  /* Draft §6: a clean FIN means close(0, ""); the server FINs back. */
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  write_to(0, NULL, 0, 1);
+  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets);
+  CHECK_EQ(reset_code(0), NO_RESET);
+  CHECK(R.rx_fin[0]);
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.code, 0);
+  CHECK_EQ(A.reason_len, 0);
+  CHECK(A.by_peer);
+  CHECK_EQ(A.error, 0);
+}
+
+static void decreasing_wt_max_data_is_a_flow_control_error(void) {
+  /* Our SETTINGS allow 1000 bytes; 2000 raises that, 1500 then lowers it.
+   * flow.c resets the CONNECT stream (no close capsule goes out). */
+  CHECK_EQ(open_session(srv_pool, CTL_WT_FLOW), 200);
+  send_capsules_hex(0, "990b4d3d 02 47d0");
+  pump_ms(20);
+  CHECK_EQ(R.nresets, 0);
+  send_capsules_hex(0, "990b4d3d 02 45dc");
+  PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
+  CHECK_EQ(reset_code(0), WT_FLOW_CONTROL_ERROR);
+  CHECK_EQ(frames_received(0, H3_FRAME_DATA, NULL, NULL), 0);
+  PUMP_UNTIL(A.closed);
+  CHECK(!R.closed); /* the connection stays for other sessions */
+  raw_free();
+  CHECK_EQ(A.closed, 1);
+  CHECK(!A.by_peer);
+  CHECK_EQ(A.error, WT_ERR_PROTO);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Early arrivals (draft §4.6)                                              */
+
+static void stream_and_datagram_before_connect_are_delivered(void) {
+  raw_connect(srv);
+  R.uni_hex = CTL_WT;
+  PUMP_UNTIL(R.sent || R.closed);
+  int64_t connect_sid = open_stream(1); /* stream 0, written later */
+  send_dgram_hex("00 64 67");           /* session 0: "dg" */
+  int64_t uni = send_hex(0, "40 54 00 65 61 72 6c 79", 1);
+  /* The datagram leaves before (or with) the stream data: once the FIN is
+   * acknowledged, the server holds both. */
+  PUMP_UNTIL(R.fin_acked[uni] || R.closed);
+  CHECK(R.fin_acked[uni]);
+  CHECK_EQ(A.ready + A.dgrams + (int)A.stream_len, 0);
+  send_connect(connect_sid);
+  PUMP_UNTIL((A.stream_fin && A.dgrams) || R.closed);
+  CHECK_EQ(A.ready, 1);
+  CHECK(A.stream_len == 5 && memcmp(A.stream, "early", 5) == 0);
+  CHECK_EQ(A.dgrams, 1);
+  CHECK(A.dgram_len == 2 && memcmp(A.dgram, "dg", 2) == 0);
+}
+
+static void early_bidi_stream_beyond_the_bound_is_rejected(void) {
+  /* srv holds 2 early streams; the third is refused, whatever its session. */
+  raw_connect(srv);
+  R.uni_hex = CTL_WT;
+  PUMP_UNTIL(R.sent || R.closed);
+  open_stream(1); /* stream 0 stays the (absent) CONNECT stream */
+  uint64_t refused = streams_refused(srv);
+  int64_t u1 = send_hex(0, "40 54 00 61", 1), u2 = send_hex(0, "40 54 00 62", 1);
+  PUMP_UNTIL((R.fin_acked[u1] && R.fin_acked[u2]) || R.closed);
+  CHECK(R.fin_acked[u1] && R.fin_acked[u2]);
+  CHECK_EQ(R.nresets, 0);
+  int64_t bidi = send_hex(1, "40 41 00 63", 0);
+  PUMP_UNTIL(R.nresets || R.closed);
+  CHECK_EQ(reset_code(bidi), WT_BUFFERED_STREAM_REJECTED);
+  CHECK_EQ(R.nresets, 1);
+  CHECK_EQ(streams_refused(srv) - refused, 1);
+  CHECK(!R.closed);
+}
+
+static void stream_while_connect_waits_for_settings_is_buffered(void) {
+  /* A CONNECT may arrive before the client's SETTINGS; the server holds it
+   * (draft §3.1). A stream for that session arriving meanwhile is early,
+   * not for a gone session: it must wait and be delivered. */
+  raw_connect(srv);
+  R.no_control = 1;
+  PUMP_UNTIL(R.sent || R.closed);
+  send_connect(open_stream(1));
+  pump_ms(20);
+  fprintf(stderr, "DEBUG2 refused=%llu sessions=%llu\n", (unsigned long long)streams_refused(srv), (unsigned long long)live_sessions(srv));
+  int64_t bidi = send_hex(1, "40 41 00 77 61 69 74", 1); /* "wait" */
+  pump_ms(20);
+  fprintf(stderr, "DEBUG2 bidi=%lld refused=%llu nresets=%d\n", (long long)bidi, (unsigned long long)streams_refused(srv), R.nresets);
+  send_hex(0, CTL_WT, 0);
+  PUMP_UNTIL(A.stream_fin || R.nresets || R.closed);
+  CHECK_EQ(reset_code(bidi), NO_RESET);
+  CHECK_EQ(A.ready, 1);
+  CHECK(A.stream_len == 4 && memcmp(A.stream, "wait", 4) == 0);
+}
+
 int main(void) {
   wt_transport_config c;
   wt_transport_config_init(&c);
@@ -242,8 +689,12 @@ int main(void) {
   c.bind_addr = "127.0.0.1";
   c.port = 0;
   c.on_request = srv_request;
+  c.on_event = app_event;
   c.log_level = WT_LOG_ERROR;
+  c.max_buffered_streams = 2; /* small, so the bound is cheap to reach */
   if (wt_transport_new(&c, &srv)) return 1;
+  c.pooling = 1;
+  if (wt_transport_new(&c, &srv_pool)) return 1;
   RUN(control_stream_must_start_with_settings);
   RUN(invalid_settings_value);
   RUN(second_settings_frame);
@@ -254,6 +705,20 @@ int main(void) {
   RUN(wt_signal_inside_a_request);
   RUN(malformed_request_is_a_stream_error);
   RUN(datagram_without_a_quarter_stream_id);
+  RUN(plain_get_is_answered_405);
+  RUN(second_session_without_pooling_is_rejected);
+  RUN(close_reason_over_1024_bytes);
+  RUN(close_reason_that_is_not_utf8);
+  RUN(capsule_after_close_in_the_same_data_frame);
+  RUN(data_frame_after_close);
+  RUN(close_reason_of_1024_bytes_is_accepted);
+  RUN(fin_without_capsule_closes_with_code_0);
+  RUN(decreasing_wt_max_data_is_a_flow_control_error);
+  RUN(stream_and_datagram_before_connect_are_delivered);
+  RUN(early_bidi_stream_beyond_the_bound_is_rejected);
+  RUN(stream_while_connect_waits_for_settings_is_buffered);
+  raw_free();
   wt_transport_free(srv);
+  wt_transport_free(srv_pool);
   return TEST_REPORT();
 }

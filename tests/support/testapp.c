@@ -10,6 +10,42 @@
 uint8_t testapp_byte(uint64_t seed, uint64_t i) { return (uint8_t)((i * 2654435761u + seed * 40503u) >> 7); }
 
 /* ------------------------------------------------------------------------ */
+/* Event log                                                                */
+
+void testapp_log_event(testapp_log *l, const wt_event *ev) {
+  if (!l) return;
+  if (l->n == TESTAPP_LOG_MAX) {
+    l->overflow++;
+    return;
+  }
+  testapp_event *e = &l->ev[l->n++];
+  e->type = ev->type;
+  e->session_id = wt_session_id(ev->session);
+  e->stream_id = ev->stream ? wt_stream_id(ev->stream) : TESTAPP_NO_STREAM;
+  e->code = ev->code;
+  e->has_code = ev->has_code;
+  e->by_peer = ev->by_peer;
+  e->error = ev->error;
+}
+
+static int log_match(const testapp_event *e, wt_event_type type, uint64_t stream_id) {
+  return e->type == type && (stream_id == TESTAPP_ANY_STREAM || e->stream_id == stream_id);
+}
+
+int testapp_log_find(const testapp_log *l, int from, wt_event_type type, uint64_t stream_id) {
+  for (int i = from < 0 ? 0 : from; i < l->n; i++)
+    if (log_match(&l->ev[i], type, stream_id)) return i;
+  return -1;
+}
+
+int testapp_log_count(const testapp_log *l, wt_event_type type, uint64_t stream_id) {
+  int n = 0;
+  for (int i = 0; i < l->n; i++)
+    n += log_match(&l->ev[i], type, stream_id);
+  return n;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Echo server                                                              */
 
 /* One echo: bytes read from `in` go out on `out` (the same stream for
@@ -82,6 +118,7 @@ void echo_server_event(const wt_event *ev, void *ud) {
   echo_server *es = ud;
   wt_stream *st;
   uint8_t buf[65536];
+  testapp_log_event(es->log, ev);
   switch (ev->type) {
   case WT_EV_SESSION_READY:
     es->sessions++;
@@ -142,7 +179,9 @@ static void cl_recv(stream_check *k) {
     int fin = 0;
     ssize_t n = wt_stream_read(k->st, buf, sizeof(buf), &fin);
     if (n < 0) {
-      if (n != WT_ERR_AGAIN) k->bad = 1;
+      /* READABLE may also announce a reset, after RECV_ABORTED: then the
+       * read fails with WT_ERR_CLOSED, which is no data error. */
+      if (n != WT_ERR_AGAIN && !(n == WT_ERR_CLOSED && k->recv_aborted)) k->bad = 1;
       return;
     }
     for (ssize_t i = 0; i < n; i++)
@@ -156,9 +195,30 @@ static void cl_recv(stream_check *k) {
   }
 }
 
+/* The peer's uni stream, checked against testapp_byte(c->uni_seed, ...). */
+static void cl_uni_check(check_client *c) {
+  uint8_t buf[16384];
+  int fin = 0;
+  ssize_t n;
+  while (c->uni_in && (n = wt_stream_read(c->uni_in, buf, sizeof(buf), &fin)) >= 0) {
+    for (ssize_t i = 0; i < n; i++)
+      if (buf[i] != testapp_byte(c->uni_seed, c->uni_total + (uint64_t)i)) c->uni_bad = 1;
+    c->uni_total += (uint64_t)n;
+    if (fin) {
+      c->uni_fin = 1;
+      return;
+    }
+    if (n == 0) return;
+  }
+}
+
 static void cl_uni(check_client *c) {
   int fin = 0;
   ssize_t n;
+  if (c->uni_seed) {
+    cl_uni_check(c);
+    return;
+  }
   while (c->uni_in &&
          (n = wt_stream_read(c->uni_in, c->uni_got + c->uni_len, sizeof(c->uni_got) - c->uni_len, &fin)) > 0)
     c->uni_len += (size_t)n;
@@ -190,12 +250,26 @@ static void cl_stream_event(check_client *c, const wt_event *ev) {
     if (k) cl_send(k);
     break;
   case WT_EV_STREAM_RECV_ABORTED:
+    if (k) {
+      k->aborted = k->recv_aborted = 1;
+      k->recv_has_code = ev->has_code;
+      k->recv_code = ev->code;
+    }
+    break;
   case WT_EV_STREAM_SEND_ABORTED:
-    if (k) k->aborted = 1;
+    if (k) {
+      k->aborted = k->send_aborted = 1;
+      k->send_has_code = ev->has_code;
+      k->send_code = ev->code;
+    }
+    break;
+  case WT_EV_STREAM_COMMITTED:
+    if (k) k->committed = 1;
     break;
   case WT_EV_STREAM_CLOSED:
     c->stream_closes++;
     if (k) {
+      k->closes++;
       k->closed = 1;
       k->st = NULL;
     }
@@ -211,6 +285,7 @@ void check_client_event(const wt_event *ev, void *ud) {
   check_client *c = ud;
   wt_stream *st;
   uint8_t buf[2048];
+  testapp_log_event(c->log, ev);
   switch (ev->type) {
   case WT_EV_SESSION_READY:
     c->ready = 1;

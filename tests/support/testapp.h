@@ -3,7 +3,8 @@
  * top of the library: an echo server that records what its clients did,
  * and a client that checks echoed streams byte for byte and counts
  * datagrams. Both use only the public API; state lives in the structs, so a
- * test can run several at once.
+ * test can run several at once. Either can also keep a log of every event
+ * it got, for tests that check the order of events.
  */
 #ifndef WT_TESTAPP_H
 #define WT_TESTAPP_H
@@ -12,6 +13,35 @@
 #include <stdint.h>
 
 #include "webtransport.h"
+
+/* ---- event log ---- */
+
+/* One event as it was delivered, kept after its objects are gone. */
+typedef struct testapp_event {
+  wt_event_type type;
+  uint64_t session_id;
+  uint64_t stream_id; /* TESTAPP_NO_STREAM for session events */
+  uint32_t code;
+  int has_code, by_peer, error;
+} testapp_event;
+
+#define TESTAPP_NO_STREAM UINT64_MAX
+#define TESTAPP_ANY_STREAM (UINT64_MAX - 1)
+#define TESTAPP_LOG_MAX 4096
+
+/* Every event an application got, in delivery order. */
+typedef struct testapp_log {
+  testapp_event ev[TESTAPP_LOG_MAX];
+  int n;
+  int overflow; /* events not recorded because the log was full */
+} testapp_log;
+
+void testapp_log_event(testapp_log *l, const wt_event *ev);
+/* The index of the first event at or after `from` of `type` on `stream_id`
+ * (TESTAPP_NO_STREAM: session events, TESTAPP_ANY_STREAM: any), or -1. */
+int testapp_log_find(const testapp_log *l, int from, wt_event_type type, uint64_t stream_id);
+/* How many events of `type` on `stream_id` the log holds. */
+int testapp_log_count(const testapp_log *l, wt_event_type type, uint64_t stream_id);
 
 /* ---- echo server ---- */
 typedef struct echo_server {
@@ -27,6 +57,7 @@ typedef struct echo_server {
   char token[32];         /* the last request's :protocol */
   char draft02_header[8]; /* ...and its sec-webtransport-http3-draft02 */
   wt_session *last;       /* valid until its WT_EV_SESSION_CLOSED */
+  testapp_log *log;       /* if set, every event is recorded there */
 } echo_server;
 
 int echo_server_request(wt_request *r, void *ud); /* ud: echo_server*; /echo* gets 200 */
@@ -36,7 +67,12 @@ void echo_server_event(const wt_event *ev, void *ud);
 typedef struct stream_check {
   wt_stream *st;
   uint64_t seed, total, sent, got;
-  int fin, bad, aborted, closed;
+  int fin, bad, aborted, closed; /* aborted: either direction */
+  /* each direction's abort, as its event said */
+  int recv_aborted, recv_has_code, send_aborted, send_has_code;
+  uint32_t recv_code, send_code;
+  int committed; /* WT_EV_STREAM_COMMITTED came */
+  int closes;    /* WT_EV_STREAM_CLOSED events (must end at 1) */
 } stream_check;
 
 #define CHECKS_MAX 512
@@ -60,6 +96,13 @@ typedef struct check_client {
   size_t uni_len;
   int uni_fin, uni_in_local;
   wt_stream *uni_in;
+  /* Nonzero: the peer's uni stream (one is expected, e.g. the echo of a
+   * uni check) is checked byte for byte against testapp_byte(uni_seed,
+   * offset) instead of being kept in uni_got. */
+  uint64_t uni_seed;
+  uint64_t uni_total; /* bytes checked that way */
+  int uni_bad;
+  testapp_log *log; /* if set, every event is recorded there */
 } check_client;
 
 void check_client_event(const wt_event *ev, void *ud); /* ud: check_client* */

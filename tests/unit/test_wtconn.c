@@ -467,6 +467,22 @@ static void plain_requests_get_405(void) {
   CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 405);
+  static const wt_qpack_field ws[] = {{":method", 7, "CONNECT", 7},
+                                      {":protocol", 9, "websocket", 9},
+                                      {":scheme", 7, "https", 5},
+                                      {":authority", 10, "a", 1},
+                                      {":path", 5, "/echo", 5}};
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, ws, 5, &sid), 0);
+  pump();
+  CHECK_EQ(response_status(sid), 405); /* not WebTransport */
+  static const wt_qpack_field http[] = {{":method", 7, "CONNECT", 7},
+                                        {":protocol", 9, "webtransport", 12},
+                                        {":scheme", 7, "http", 4},
+                                        {":authority", 10, "a", 1},
+                                        {":path", 5, "/echo", 5}};
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, http, 5, &sid), 0);
+  pump();
+  CHECK_EQ(response_status(sid), 400);
   CHECK(!S[0].closed && !S[1].closed);
 }
 
