@@ -496,6 +496,14 @@ WT_EXTERN int wt_session_connect(wt_transport *t, const char *url, const wt_conn
  * valid UTF-8. */
 WT_EXTERN int wt_session_close(wt_session *s, uint32_t code, const char *reason, size_t reason_len);
 
+/** Winds down the whole connection that carries `s`: a server sends
+ * HTTP/3 GOAWAY (no new session is accepted on it) and every session on
+ * it is asked to drain (WT_DRAIN_SESSION); a client drains its sessions
+ * there and opens no new ones on it. The sessions keep working until
+ * closed; the connection ends after the last one. See
+ * wt_transport_shutdown for every connection at once. */
+WT_EXTERN int wt_session_goaway(wt_session *s);
+
 /** drainSession: asks the peer to wind down (WT_DRAIN_SESSION). */
 WT_EXTERN int wt_session_drain(wt_session *s);
 

@@ -13,6 +13,7 @@
 #include "h3/varint.h"
 #include "util/utf8.h"
 #include "wt/wt_internal.h"
+#include "wt/wtconn.h"
 
 #define DGRAM_CAPSULE_MAX 65535
 
@@ -259,6 +260,14 @@ int wt_session_close(wt_session *s, uint32_t code, const char *reason, size_t re
   }
   wt_session_terminate(s, 0, code, reason, reason_len, 0, NULL);
   return 0;
+}
+
+int wt_session_goaway(wt_session *s) {
+  if (!s) return WT_ERR_INVALID_ARGUMENT;
+  if (s->conn->closed) return WT_ERR_CLOSED;
+  int rv = wt_conn_shutdown(s->conn);
+  wt_conn_wake(s->conn);
+  return rv;
 }
 
 int wt_session_drain(wt_session *s) {

@@ -213,6 +213,7 @@ struct wt_conn {
   int closed; /* connection is gone */
   int had_session;
   unsigned draft_mask;      /* generations we offer (and accept, on a server) */
+  int winding_down;         /* wt_conn_shutdown ran: no new sessions here */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
   uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
   wt_idmap unacked_fins;    /* CONNECT streams whose FIN we sent, not yet acked */

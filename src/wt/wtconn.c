@@ -997,11 +997,12 @@ void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
 }
 
 int wt_conn_poolable(const wt_conn *c) {
-  return !c->cfg.is_server && c->settings_seen && c->fc_enabled && !c->closed && !wt_h3conn_goaway_received(c->h3) &&
-         !wt_h3conn_is_closed(c->h3);
+  return !c->cfg.is_server && c->settings_seen && c->fc_enabled && !c->closed && !c->winding_down &&
+         !wt_h3conn_goaway_received(c->h3) && !wt_h3conn_is_closed(c->h3);
 }
 
 int wt_conn_shutdown(wt_conn *c) {
+  c->winding_down = 1;
   for (wt_session *s = c->all; s; s = s->next_all)
     if (s->state == WS_OPEN) wt_session_drain(s);
   if (c->cfg.is_server && c->goaway_sent_id == UINT64_MAX) {

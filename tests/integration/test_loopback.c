@@ -764,6 +764,37 @@ static int server_has_no_connections(void) {
   return st.connections == 0;
 }
 
+/* wt_session_goaway on the server: GOAWAY and drain for that connection
+ * only. The session keeps working, the server still accepts other
+ * connections, and the connection ends with its last session. */
+static void session_goaway_winds_down_one_connection(void) {
+  start(1);
+  CHECK_EQ(connect_with("/echo", NULL), 0);
+  CHECK(SV.last != NULL);
+  CHECK_EQ(wt_session_goaway(SV.last), 0);
+  CHECK(run_until(is_draining, 5));
+  add_check(1, 50000);
+  CHECK(run_until(checks_done, 5));
+  CHECK(!check_client_failed(&CL));
+  /* A newcomer on its own connection is welcome and not draining. */
+  wt_connect_options o;
+  default_options(&o);
+  o.on_event = check_client_event;
+  o.user_data = &CL2;
+  memset(&CL2, 0, sizeof(CL2));
+  CHECK_EQ(wt_session_connect(cli, url, &o, &CL2.s), 0);
+  CHECK(run_until(second_ended, 5));
+  CHECK(CL2.ready);
+  CHECK_EQ(CL2.drainings, 0);
+  wt_stats st;
+  wt_transport_get_stats(srv, &st);
+  CHECK_EQ(st.connections, 2);
+  wt_session_close(CL2.s, 0, "", 0);
+  close_and_wait(0, "");
+  CHECK(run_until(server_has_no_connections, 5));
+  CHECK_EQ(wt_session_goaway(NULL), WT_ERR_INVALID_ARGUMENT);
+}
+
 /* wt_transport_shutdown: the live session hears "draining" (GOAWAY and
  * WT_DRAIN_SESSION) and keeps working; a new connection is refused at
  * once; when the client closes, the server has no connection left. */
@@ -813,6 +844,7 @@ int main(void) {
   RUN(ca_verification_checks_chain_and_host_name);
   RUN(a_server_transport_dials_itself);
   RUN(vanished_peer_is_reaped_by_idle_timeout);
+  RUN(session_goaway_winds_down_one_connection);
   RUN(server_shutdown_drains_and_refuses_newcomers);
   RUN(refusal_statuses_reach_the_client);
   RUN(subprotocol_config_and_required_protocols);
