@@ -522,53 +522,73 @@ static void second_session_without_pooling_is_rejected(void) {
   CHECK(!R.closed);
 }
 
-/* Sends a close capsule made bad by `reason` or by what follows it, and
- * expects the CONNECT stream reset with H3_MESSAGE_ERROR (draft §6) and one
- * WT_EV_SESSION_CLOSED on the server. */
-static void bad_close_is_a_message_error(const char *reason, size_t len, const char *then_hex) {
-  CHECK_EQ(open_session(srv, CTL_WT), 200);
+/* Opens a session, sends WT_CLOSE_SESSION(7, reason) followed by `then_hex`
+ * in the same DATA frame and by `next_frame_hex` in a DATA frame of its own,
+ * and returns the code the server reset the CONNECT stream with (NO_RESET:
+ * none). Returns after the connection is gone, so A shows every
+ * WT_EV_SESSION_CLOSED the server application got. */
+static uint64_t close_answer(const char *reason, size_t len, const char *then_hex, const char *next_frame_hex) {
+  if (open_session(srv, CTL_WT) != 200) return 0;
   send_close(0, 7, reason, len, then_hex);
+  if (next_frame_hex) send_capsules_hex(0, next_frame_hex);
   PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
-  fprintf(stderr, "DEBUG closed=%d detail=%s nresets=%d fin0=%d A.closed=%d\n", R.closed, R.detail, R.nresets, R.rx_fin[0], A.closed);
-  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  uint64_t code = reset_code(0);
   PUMP_UNTIL(A.closed);
-  raw_free(); /* the connection's end must not bring a second event */
-  CHECK_EQ(A.closed, 1);
-  CHECK(A.by_peer);
+  raw_free();
+  return code;
 }
 
+/* Draft §6: a close reason over 1024 bytes, or one that is not UTF-8, is
+ * a malformed message (H3_MESSAGE_ERROR). */
 static void close_reason_over_1024_bytes(void) {
   static char reason[1025];
   memset(reason, 'a', sizeof(reason));
-  bad_close_is_a_message_error(reason, sizeof(reason), NULL);
+  uint64_t code = close_answer(reason, sizeof(reason), NULL, NULL);
+  CHECK_EQ(A.closed, 1);
+  CHECK(A.by_peer);
   CHECK_EQ(A.error, WT_ERR_PROTO);
+  CHECK_EQ(code, H3_MESSAGE_ERROR);
 }
 
 static void close_reason_that_is_not_utf8(void) {
-  bad_close_is_a_message_error("ok \xc0\x80", 5, NULL); /* overlong NUL */
+  uint64_t code = close_answer("ok \xc0\x80", 5, NULL, NULL); /* overlong NUL */
+  CHECK_EQ(A.closed, 1);
+  CHECK(A.by_peer);
   CHECK_EQ(A.error, WT_ERR_PROTO);
+  CHECK_EQ(code, H3_MESSAGE_ERROR);
 }
 
+/* Draft §6: nothing may follow the close capsule. The close itself was
+ * valid, so the application sees its code and reason. */
 static void capsule_after_close_in_the_same_data_frame(void) {
-  /* A DRAIN capsule right behind the close: the close itself was valid, so
-   * the application sees its code. */
-  bad_close_is_a_message_error("bye", 3, "80 00 78 ae 00");
+  uint64_t code = close_answer("bye", 3, "80 00 78 ae 00", NULL); /* WT_DRAIN_SESSION */
+  CHECK_EQ(A.closed, 1);
+  CHECK(A.by_peer);
   CHECK_EQ(A.code, 7);
   CHECK_EQ(A.reason_len, 3);
+  CHECK_EQ(code, H3_MESSAGE_ERROR);
 }
 
 static void data_frame_after_close(void) {
-  /* The close ends the session; the next DATA frame (an unknown capsule
-   * type 0x21, empty) finds it gone. */
+  /* The close ends the session; the next DATA frame (an empty capsule of
+   * the reserved type 0x21) finds it gone. */
+  uint64_t code = close_answer("bye", 3, NULL, "21 00");
+  CHECK_EQ(A.closed, 1);
+  CHECK(A.by_peer);
+  CHECK_EQ(A.code, 7);
+  CHECK_EQ(code, H3_MESSAGE_ERROR);
+}
+
+static void connection_ends_after_a_session_ended_by_a_reset(void) {
+  /* The server resets the CONNECT stream after the close capsule (and
+   * drops the FIN it had queued); with its only session over, the
+   * connection is still closed with H3_NO_ERROR (architecture.md). */
   CHECK_EQ(open_session(srv, CTL_WT), 200);
-  send_close(0, 7, "bye", 3, NULL);
-  send_capsules_hex(0, "21 00");
+  send_close(0, 7, "bye", 3, "80 00 78 ae 00");
   PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
   CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
-  raw_free();
-  CHECK_EQ(A.closed, 1);
-  CHECK_EQ(A.code, 7);
-  CHECK(A.by_peer);
+  PUMP_UNTIL(R.closed);
+  CHECK(strstr(R.detail, "application error 0x100") != NULL);
 }
 
 static void close_reason_of_1024_bytes_is_accepted(void) {
@@ -671,10 +691,8 @@ static void stream_while_connect_waits_for_settings_is_buffered(void) {
   PUMP_UNTIL(R.sent || R.closed);
   send_connect(open_stream(1));
   pump_ms(20);
-  fprintf(stderr, "DEBUG2 refused=%llu sessions=%llu\n", (unsigned long long)streams_refused(srv), (unsigned long long)live_sessions(srv));
   int64_t bidi = send_hex(1, "40 41 00 77 61 69 74", 1); /* "wait" */
   pump_ms(20);
-  fprintf(stderr, "DEBUG2 bidi=%lld refused=%llu nresets=%d\n", (long long)bidi, (unsigned long long)streams_refused(srv), R.nresets);
   send_hex(0, CTL_WT, 0);
   PUMP_UNTIL(A.stream_fin || R.nresets || R.closed);
   CHECK_EQ(reset_code(bidi), NO_RESET);
@@ -711,6 +729,7 @@ int main(void) {
   RUN(close_reason_that_is_not_utf8);
   RUN(capsule_after_close_in_the_same_data_frame);
   RUN(data_frame_after_close);
+  RUN(connection_ends_after_a_session_ended_by_a_reset);
   RUN(close_reason_of_1024_bytes_is_accepted);
   RUN(fin_without_capsule_closes_with_code_0);
   RUN(decreasing_wt_max_data_is_a_flow_control_error);
