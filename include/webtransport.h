@@ -526,7 +526,13 @@ WT_EXTERN int wt_session_send_datagram(wt_session *s, const void *data, size_t l
 WT_EXTERN ssize_t wt_session_receive_datagram(wt_session *s, void *buf, size_t cap);
 
 /** getMaxDatagramSize: the largest payload wt_session_send_datagram accepts
- * now on this path; 0 when the peer does not accept datagrams. */
+ * now on this path; 0 when the peer does not accept datagrams. It accounts
+ * for the peer's max_datagram_frame_size, the path MTU found so far, the
+ * packet header with the peer's connection ID, the AEAD tag and the
+ * session's quarter-stream-ID prefix. The packet-number length is taken as
+ * 4 bytes (QUIC picks 1-4 per packet), so the value can be up to 3 bytes
+ * below what one particular packet could carry but always fits; it grows
+ * when path MTU discovery finds a larger MTU. */
 WT_EXTERN size_t wt_session_max_datagram_size(const wt_session *s);
 
 /** createStream: opens a bidirectional (`bidi` != 0) or unidirectional
