@@ -57,8 +57,7 @@ void wt_flow_violation(wt_session *s, const char *why) {
   char detail[160];
   snprintf(detail, sizeof(detail), "flow-control limit exceeded by the peer: %s", why);
   WT_LOGW(c->cfg.log, "session %llu: %s", (unsigned long long)s->id, detail);
-  wt_h3conn_reset(c->h3, (int64_t)s->id, WT_FLOW_CONTROL_ERROR);
-  wt_h3conn_stop_sending(c->h3, (int64_t)s->id, WT_FLOW_CONTROL_ERROR);
+  wt_conn_abort_request(c, (int64_t)s->id, WT_FLOW_CONTROL_ERROR);
   wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
 }
 

@@ -67,7 +67,7 @@ static void end_connect_stream(wt_session *s, wt_session_state prev, int by_peer
   int64_t sid = (int64_t)s->id;
   if (c->closed || (prev != WS_OPEN && prev != WS_REQUESTED) || s->fin_sent) return;
   if (prev == WS_REQUESTED && !by_peer) {
-    wt_h3conn_reset(c->h3, sid, H3_REQUEST_CANCELLED);
+    wt_conn_abort_request(c, sid, H3_REQUEST_CANCELLED);
     return;
   }
   if (error && !by_peer) return; /* the caller reset the stream with the error's code */
@@ -78,7 +78,7 @@ static void end_connect_stream(wt_session *s, wt_session_state prev, int by_peer
    * a close (or a FIN) with its own FIN. */
   if (wt_h3conn_send_data(c->h3, sid, b.data, b.len, 1) == 0) {
     s->fin_sent = 1;
-    wt_conn_track_fin(c, sid);
+    wt_conn_track_end(c, sid);
   }
   wt_buf_free(&b);
 }
@@ -163,8 +163,7 @@ int wt_session_feed_capsules(wt_session *s, const uint8_t *data, size_t len) {
     rv = WT_ERR_PROTO; /* data after WT_CLOSE_SESSION */
   }
   WT_LOGI(c->cfg.log, "session %llu: malformed capsule on the CONNECT stream", (unsigned long long)s->id);
-  wt_h3conn_reset(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
-  wt_h3conn_stop_sending(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
+  wt_conn_abort_request(c, (int64_t)s->id, H3_MESSAGE_ERROR);
   if (s->state != WS_CLOSED) wt_session_terminate(s, 1, 0, NULL, 0, WT_ERR_PROTO, "malformed capsule");
   return rv;
 }

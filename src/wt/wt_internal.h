@@ -216,7 +216,7 @@ struct wt_conn {
   int winding_down;         /* wt_conn_shutdown ran: no new sessions here */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
   uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
-  wt_idmap unacked_fins;    /* CONNECT streams whose FIN we sent, not yet acked */
+  wt_idmap ending;          /* CONNECT streams whose end (FIN or reset) the peer may not have yet */
   int fc_enabled;           /* both sides announced WebTransport flow control */
 };
 
@@ -246,7 +246,12 @@ void wt_session_free(wt_session *s);
 void wt_conn_session_gone(wt_conn *c, wt_session *s, int peer_closed);
 /* Notes that we sent FIN on a CONNECT stream (the connection is not
  * finished before the peer acknowledges it). */
-void wt_conn_track_fin(wt_conn *c, int64_t sid);
+/* The connection stays until the peer has the end of this CONNECT stream:
+ * our FIN acknowledged, or the stream closed (our reset acknowledged). */
+void wt_conn_track_end(wt_conn *c, int64_t sid);
+/* Resets and stops a request (CONNECT) stream with an HTTP/3 or
+ * WebTransport error code, and keeps the connection until that arrives. */
+void wt_conn_abort_request(wt_conn *c, int64_t sid, uint64_t code);
 
 /* stream.c */
 wt_stream *wt_stream_new(wt_conn *c, wt_session *s, int64_t sid, int bidi, int local);

@@ -78,7 +78,7 @@ int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, con
   c->xio = *xio;
   wt_idmap_init(&c->sessions);
   wt_idmap_init(&c->gone);
-  wt_idmap_init(&c->unacked_fins);
+  wt_idmap_init(&c->ending);
   c->draft_mask = copts ? copts->draft_mask : WT_DRAFT_MASK_ALL;
   if (cfg->is_server && cfg->server_drafts) c->draft_mask = cfg->server_drafts;
   c->goaway_sent_id = UINT64_MAX;
@@ -124,7 +124,7 @@ void wt_conn_free(wt_conn *c) {
   free_early(c);
   wt_idmap_free(&c->sessions);
   wt_idmap_free(&c->gone);
-  wt_idmap_free(&c->unacked_fins);
+  wt_idmap_free(&c->ending);
   wt_h3conn_free(c->h3);
   free(c);
 }
@@ -134,9 +134,7 @@ void wt_conn_wake(wt_conn *c) {
 }
 
 /* A pooled connection (flow control on) stays for the next session. */
-int wt_conn_finished(const wt_conn *c) {
-  return c->had_session && !c->all && c->unacked_fins.count == 0 && !c->fc_enabled;
-}
+int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->ending.count == 0 && !c->fc_enabled; }
 
 /* ------------------------------------------------------------------------ */
 /* Event marking and dispatch                                               */
@@ -328,7 +326,7 @@ static int send_status(wt_conn *c, int64_t sid, int status, const char *protocol
 static void refuse(wt_conn *c, int64_t sid, int status, const char *why) {
   WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
   /* The connection is not finished before the client has the answer. */
-  if (send_status(c, sid, status, NULL, 1) == 0) wt_conn_track_fin(c, sid);
+  if (send_status(c, sid, status, NULL, 1) == 0) wt_conn_track_end(c, sid);
   wt_h3conn_stop_sending(c->h3, sid, H3_NO_ERROR);
   wt_conn_wake(c);
 }
@@ -374,8 +372,7 @@ static int session_limit(const wt_conn *c) { return c->fc_enabled ? (int)c->cfg.
 static void reject_request(wt_conn *c, int64_t sid, const char *why) {
   WT_LOGI(c->cfg.log, "stream %lld: request rejected: %s", (long long)sid, why);
   WT_STAT(c, sessions_refused, 1);
-  wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
-  wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
+  wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
 }
 
 /* Runs the application's hook and answers. The session is WS_WAIT_SETTINGS
@@ -388,8 +385,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     wt_settings_describe(ps, desc, sizeof(desc));
     WT_LOGW(c->cfg.log, "stream %llu: WebTransport request from a client that speaks no generation we offer (%s)",
             (unsigned long long)s->id, desc);
-    wt_h3conn_reset(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
-    wt_h3conn_stop_sending(c->h3, (int64_t)s->id, H3_MESSAGE_ERROR);
+    wt_conn_abort_request(c, (int64_t)s->id, H3_MESSAGE_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "client did not enable WebTransport");
     return;
   }
@@ -461,8 +457,7 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   }
   /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
   if ((uint64_t)sid >= c->goaway_sent_id) {
-    wt_h3conn_reset(c->h3, sid, H3_REQUEST_REJECTED);
-    wt_h3conn_stop_sending(c->h3, sid, H3_REQUEST_REJECTED);
+    wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
     return;
   }
   /* Requests waiting for the client's SETTINGS are bounded too. */
@@ -483,7 +478,7 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   s->origin = origin ? strdup(origin) : NULL;
   s->request = malloc(sizeof(*h));
   if (!s->path || !s->authority || (origin && !s->origin) || !s->request || wt_idmap_put(&c->sessions, s->id, s)) {
-    wt_h3conn_reset(c->h3, sid, H3_INTERNAL_ERROR);
+    wt_conn_abort_request(c, sid, H3_INTERNAL_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_NOMEM, "out of memory");
     return;
   }
@@ -613,8 +608,7 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   }
   if (s->require_protocol && !s->protocol) {
     /* Draft §3.3: without a sub-protocol of ours the session is useless. */
-    wt_h3conn_reset(c->h3, (int64_t)s->id, WT_ALPN_ERROR);
-    wt_h3conn_stop_sending(c->h3, (int64_t)s->id, WT_ALPN_ERROR);
+    wt_conn_abort_request(c, (int64_t)s->id, WT_ALPN_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "server selected none of our sub-protocols");
     return;
   }
@@ -698,15 +692,14 @@ static void h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len) {
     /* Optimistic capsules: held until we have answered (draft §3.2), within
      * the same bound as a close capsule plus a datagram. */
     if (wt_buf_readable(&s->early_data) + len > 65536 + 1100) {
-      wt_h3conn_reset(c->h3, sid, H3_EXCESSIVE_LOAD);
+      wt_conn_abort_request(c, sid, H3_EXCESSIVE_LOAD);
       wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, "too much data before the session was accepted");
     } else {
       wt_buf_append(&s->early_data, data, len);
     }
   } else if (!s && wt_idmap_get(&c->gone, (uint64_t)sid) == GONE_PEER_CLOSED) {
     /* Draft §6: nothing may follow WT_CLOSE_SESSION. */
-    wt_h3conn_reset(c->h3, sid, H3_MESSAGE_ERROR);
-    wt_h3conn_stop_sending(c->h3, sid, H3_MESSAGE_ERROR);
+    wt_conn_abort_request(c, sid, H3_MESSAGE_ERROR);
     wt_idmap_put(&c->gone, (uint64_t)sid, GONE_ENDED);
   }
 }
@@ -721,7 +714,7 @@ static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
     snprintf(detail, sizeof(detail), "peer reset the CONNECT stream with 0x%llx", (unsigned long long)code);
     wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED, detail);
   } else if (!wt_capsule_parser_at_boundary(&s->cp)) {
-    wt_h3conn_reset(c->h3, sid, H3_MESSAGE_ERROR);
+    wt_conn_abort_request(c, sid, H3_MESSAGE_ERROR);
     wt_session_terminate(s, 1, 0, NULL, 0, WT_ERR_PROTO, "CONNECT stream ended inside a capsule");
   } else {
     /* A FIN without WT_CLOSE_SESSION means code 0, empty reason. */
@@ -966,15 +959,24 @@ void wt_conn_on_stream_reset(wt_conn *c, int64_t sid, uint64_t code, uint64_t fi
 void wt_conn_on_stop_sending(wt_conn *c, int64_t sid, uint64_t code) { wt_h3conn_on_stop_sending(c->h3, sid, code); }
 void wt_conn_on_stream_writable(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_writable(c->h3, sid); }
 
-void wt_conn_track_fin(wt_conn *c, int64_t sid) { wt_idmap_put(&c->unacked_fins, (uint64_t)sid, c); }
+void wt_conn_track_end(wt_conn *c, int64_t sid) { wt_idmap_put(&c->ending, (uint64_t)sid, c); }
+
+void wt_conn_abort_request(wt_conn *c, int64_t sid, uint64_t code) {
+  wt_h3conn_reset(c->h3, sid, code);
+  wt_h3conn_stop_sending(c->h3, sid, code);
+  if (!c->closed) wt_conn_track_end(c, sid);
+}
 
 void wt_conn_on_stream_acked(wt_conn *c, int64_t sid) {
   /* The owner checks wt_conn_finished() when woken. */
-  if (wt_idmap_del(&c->unacked_fins, (uint64_t)sid)) wt_conn_wake(c);
+  if (wt_idmap_del(&c->ending, (uint64_t)sid)) wt_conn_wake(c);
   wt_h3conn_on_stream_acked(c->h3, sid);
 }
 
-void wt_conn_on_stream_closed(wt_conn *c, int64_t sid) { wt_h3conn_on_stream_closed(c->h3, sid); }
+void wt_conn_on_stream_closed(wt_conn *c, int64_t sid) {
+  if (wt_idmap_del(&c->ending, (uint64_t)sid)) wt_conn_wake(c);
+  wt_h3conn_on_stream_closed(c->h3, sid);
+}
 void wt_conn_on_datagram(wt_conn *c, const uint8_t *d, size_t n) { wt_h3conn_on_datagram(c->h3, d, n); }
 void wt_conn_on_stream_credit(wt_conn *c, int bidi) { wt_h3conn_on_stream_credit(c->h3, bidi); }
 

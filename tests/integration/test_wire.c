@@ -380,11 +380,13 @@ static int grab_field(void *ud, const char *n, size_t nl, const char *v, size_t 
   return 0;
 }
 
-/* Counts the frames of `type` the server sent on our bidi stream `sid`;
- * the last complete HEADERS frame is decoded for response_status(). */
+/* Counts the complete frames of `type` the server sent on our bidi stream
+ * `sid`; with `headers`, also copies out the field section of the last
+ * complete HEADERS frame (at most 1024 bytes). */
 static int frames_received(int64_t sid, uint64_t type, uint8_t *headers, size_t *headers_len) {
   const wt_buf *w = &R.rx[sid / 4];
   wt_frame_reader r;
+  if (!w->len) return 0;
   wt_frame_reader_init(&r);
   size_t used = 0, blen = 0;
   int count = 0;
@@ -539,7 +541,9 @@ static uint64_t close_answer(const char *reason, size_t len, const char *then_he
 }
 
 /* Draft §6: a close reason over 1024 bytes, or one that is not UTF-8, is
- * a malformed message (H3_MESSAGE_ERROR). */
+ * a malformed message (H3_MESSAGE_ERROR). Both fail for now: the session
+ * was the connection's last, and the server closes the connection
+ * (H3_NO_ERROR) in the same round, before the RESET_STREAM is written. */
 static void close_reason_over_1024_bytes(void) {
   static char reason[1025];
   memset(reason, 'a', sizeof(reason));
@@ -582,7 +586,9 @@ static void data_frame_after_close(void) {
 static void connection_ends_after_a_session_ended_by_a_reset(void) {
   /* The server resets the CONNECT stream after the close capsule (and
    * drops the FIN it had queued); with its only session over, the
-   * connection is still closed with H3_NO_ERROR (architecture.md). */
+   * connection is still closed with H3_NO_ERROR (architecture.md). Fails
+   * for now: the dropped FIN stays in unacked_fins, so the connection
+   * waits for its idle timeout. */
   CHECK_EQ(open_session(srv, CTL_WT), 200);
   send_close(0, 7, "bye", 3, "80 00 78 ae 00");
   PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
@@ -622,8 +628,9 @@ static void fin_without_capsule_closes_with_code_0(void) {
 }
 
 static void decreasing_wt_max_data_is_a_flow_control_error(void) {
-  /* Our SETTINGS allow 1000 bytes; 2000 raises that, 1500 then lowers it.
-   * flow.c resets the CONNECT stream (no close capsule goes out). */
+  /* Our SETTINGS let the server send 1000 bytes; WT_MAX_DATA 2000 raises
+   * that, 1500 then lowers it. flow.c resets the CONNECT stream with
+   * WT_FLOW_CONTROL_ERROR; no close capsule goes out. */
   CHECK_EQ(open_session(srv_pool, CTL_WT_FLOW), 200);
   send_capsules_hex(0, "990b4d3d 02 47d0");
   pump_ms(20);
@@ -654,7 +661,9 @@ static void stream_and_datagram_before_connect_are_delivered(void) {
    * acknowledged, the server holds both. */
   PUMP_UNTIL(R.fin_acked[uni] || R.closed);
   CHECK(R.fin_acked[uni]);
-  CHECK_EQ(A.ready + A.dgrams + (int)A.stream_len, 0);
+  CHECK_EQ(A.ready, 0); /* held, not delivered, until the CONNECT */
+  CHECK_EQ(A.dgrams, 0);
+  CHECK_EQ(A.stream_len, 0);
   send_connect(connect_sid);
   PUMP_UNTIL((A.stream_fin && A.dgrams) || R.closed);
   CHECK_EQ(A.ready, 1);
@@ -664,7 +673,7 @@ static void stream_and_datagram_before_connect_are_delivered(void) {
 }
 
 static void early_bidi_stream_beyond_the_bound_is_rejected(void) {
-  /* srv holds 2 early streams; the third is refused, whatever its session. */
+  /* srv holds at most 2 early streams; the third is refused. */
   raw_connect(srv);
   R.uni_hex = CTL_WT;
   PUMP_UNTIL(R.sent || R.closed);
@@ -690,7 +699,7 @@ static void stream_while_connect_waits_for_settings_is_buffered(void) {
   R.no_control = 1;
   PUMP_UNTIL(R.sent || R.closed);
   send_connect(open_stream(1));
-  pump_ms(20);
+  pump_ms(20);                                           /* a loopback round trip is one pump: the request now waits */
   int64_t bidi = send_hex(1, "40 41 00 77 61 69 74", 1); /* "wait" */
   pump_ms(20);
   send_hex(0, CTL_WT, 0);
