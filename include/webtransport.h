@@ -516,7 +516,9 @@ WT_EXTERN int wt_session_export_keying_material(wt_session *s, const void *label
 
 /** sendDatagram: queues one datagram. Returns 0 when queued, WT_ERR_AGAIN
  * when the send queue is full (the datagram is dropped and counted),
- * WT_ERR_TOO_LARGE when it exceeds wt_session_max_datagram_size(). */
+ * WT_ERR_TOO_LARGE when it exceeds wt_session_max_datagram_size(),
+ * WT_ERR_STATE before the session is ready, WT_ERR_CLOSED once it is
+ * closing or closed. */
 WT_EXTERN int wt_session_send_datagram(wt_session *s, const void *data, size_t len);
 
 /** receiveDatagram: dequeues one datagram into `buf`. Returns its length,
@@ -538,7 +540,8 @@ WT_EXTERN size_t wt_session_max_datagram_size(const wt_session *s);
 /** createStream: opens a bidirectional (`bidi` != 0) or unidirectional
  * stream. Returns 0, WT_ERR_AGAIN without stream credit (a
  * WT_EV_SESSION_STREAM_CREDIT event follows when credit returns), or
- * WT_ERR_STATE when the session is not ready or closing. */
+ * WT_ERR_STATE before the session is ready, or WT_ERR_CLOSED once it is
+ * closing or closed. */
 WT_EXTERN int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out);
 
 /** Nonzero if wt_session_open_stream(s, bidi, ...) would succeed now (the

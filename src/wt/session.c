@@ -209,6 +209,7 @@ void wt_session_on_datagram(wt_session *s, const uint8_t *data, size_t len) {
 
 int wt_session_send_datagram(wt_session *s, const void *data, size_t len) {
   if (!s || (!data && len)) return WT_ERR_INVALID_ARGUMENT;
+  if (s->state == WS_CLOSED) return WT_ERR_CLOSED;
   if (s->state != WS_OPEN) return WT_ERR_STATE;
   if (len > wt_session_max_datagram_size(s)) return WT_ERR_TOO_LARGE;
   int rv = wt_h3conn_send_datagram(s->conn->h3, s->id, data, len);
@@ -317,6 +318,7 @@ int wt_session_can_open_stream(wt_session *s, int bidi) {
 
 int wt_session_open_stream(wt_session *s, int bidi, wt_stream **out) {
   if (!s || !out) return WT_ERR_INVALID_ARGUMENT;
+  if (s->state == WS_CLOSED) return WT_ERR_CLOSED;
   if (s->state != WS_OPEN) return WT_ERR_STATE;
   wt_conn *c = s->conn;
   bidi = bidi != 0;
