@@ -108,6 +108,7 @@ static int is_closed(void) { return CL.closed; }
 static int is_draining(void) { return CL.drainings > 0; }
 static int checks_done(void) { return check_client_done(&CL); }
 static int server_saw_close(void) { return SV.closes > 0 && CL.closed; }
+static int server_streams_in(void) { return SV.streams_accepted >= 4; }
 
 static void default_options(wt_connect_options *o) {
   wt_connect_options_init(o);
@@ -226,13 +227,28 @@ static void thousand_datagrams_mostly_echoed(void) {
   close_and_wait(0, "");
 }
 
+/* Closing a session with streams still open ends every one of them on
+ * both sides (reset with WT_SESSION_GONE, which carries no application
+ * code), before the session's own CLOSED; the code and reason arrive. */
+static int server_streams_closed(void) { return SV.stream_closes >= SV.streams_accepted + SV.streams_opened; }
 static void close_code_and_reason_reach_the_server(void) {
   start(1);
   CHECK_EQ(connect_with("/echo", NULL), 0);
+  for (int i = 0; i < 4; i++)
+    add_check(i % 2, 1 << 20); /* still in flight at the close */
+  CHECK(run_until(server_streams_in, 5));
   close_and_wait(7, "bye");
   CHECK_EQ(SV.closes, 1);
   CHECK_EQ(SV.close_code, 7);
   CHECK(strcmp(SV.close_reason, "bye") == 0);
+  CHECK(CL.stream_closes >= 4); /* ours, and the server's echo streams it had opened */
+  for (int i = 0; i < 4; i++) {
+    CHECK(CL.checks[i].closed);
+    if (i % 2) CHECK(!CL.checks[i].fin && !CL.checks[i].bad); /* a bidi echo was cut short, not finished */
+  }
+  CHECK(run_until(server_streams_closed, 5));
+  CHECK_EQ(SV.streams_accepted, 4);
+  CHECK_EQ(SV.stream_closes, 4 + SV.streams_opened);
 }
 
 static int one_datagram_back(void) { return CL.dg_got >= 1; }

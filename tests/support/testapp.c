@@ -79,6 +79,7 @@ static void srv_pump(pend *p) {
 static void srv_accept(echo_server *es, wt_session *s) {
   wt_stream *st;
   while (wt_session_accept_stream(s, &st) == 0) {
+    es->streams_accepted++;
     if (es->reset_streams_code) {
       if (wt_stream_can_write(st)) wt_stream_abort_send(st, (uint32_t)es->reset_streams_code - 1);
       continue;
@@ -88,6 +89,7 @@ static void srv_accept(echo_server *es, wt_session *s) {
     p->refs = 1;
     wt_stream_set_context(st, p);
     if (!wt_stream_is_bidi(st) && wt_session_open_stream(s, 0, &p->out) == 0) {
+      es->streams_opened++;
       wt_stream_set_context(p->out, p);
       p->refs++;
     }

@@ -46,6 +46,7 @@ int testapp_log_count(const testapp_log *l, wt_event_type type, uint64_t stream_
 /* ---- echo server ---- */
 typedef struct echo_server {
   int sessions, closes, drainings, stream_closes;
+  int streams_accepted, streams_opened; /* peer streams taken; echo streams opened */
   uint32_t close_code;
   int close_by_peer, close_error;
   char close_reason[1100];
