@@ -774,6 +774,18 @@ static void datagram_send_queue_policies(void) {
 
 static check_client CL2;
 static int second_ended(void) { return CL2.ready || CL2.closed; }
+
+/* A second session (CL2) to the same URL on a new connection, run until it
+ * is ready or refused. Returns 0 when it ended either way in time. */
+static int connect_second(void) {
+  wt_connect_options o;
+  default_options(&o);
+  o.on_event = check_client_event;
+  o.user_data = &CL2;
+  memset(&CL2, 0, sizeof(CL2));
+  if (wt_session_connect(cli, url, &o, &CL2.s)) return -1;
+  return run_until(second_ended, 5) ? 0 : -1;
+}
 static int server_has_no_connections(void) {
   wt_stats st;
   wt_transport_get_stats(srv, &st);
@@ -793,13 +805,7 @@ static void session_goaway_winds_down_one_connection(void) {
   CHECK(run_until(checks_done, 5));
   CHECK(!check_client_failed(&CL));
   /* A newcomer on its own connection is welcome and not draining. */
-  wt_connect_options o;
-  default_options(&o);
-  o.on_event = check_client_event;
-  o.user_data = &CL2;
-  memset(&CL2, 0, sizeof(CL2));
-  CHECK_EQ(wt_session_connect(cli, url, &o, &CL2.s), 0);
-  CHECK(run_until(second_ended, 5));
+  CHECK_EQ(connect_second(), 0);
   CHECK(CL2.ready);
   CHECK_EQ(CL2.drainings, 0);
   wt_stats st;
@@ -823,14 +829,8 @@ static void server_shutdown_drains_and_refuses_newcomers(void) {
   CHECK(run_until(checks_done, 5));
   CHECK(!check_client_failed(&CL));
   /* A newcomer on its own connection. */
-  wt_connect_options o;
-  default_options(&o);
-  o.on_event = check_client_event;
-  o.user_data = &CL2;
-  memset(&CL2, 0, sizeof(CL2));
   double t0 = now_s();
-  CHECK_EQ(wt_session_connect(cli, url, &o, &CL2.s), 0);
-  CHECK(run_until(second_ended, 5));
+  CHECK_EQ(connect_second(), 0);
   double dt = now_s() - t0;
   CHECK(CL2.closed && !CL2.ready);
   CHECK(CL2.error != 0);
