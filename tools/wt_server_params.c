@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/utf8.h" /* the library's validator: the same rules the peer applies */
+
 enum { P_PROTOCOLS, P_CLOSE_AFTER, P_CODE, P_REASON, P_DRAIN_AFTER, P_OPEN_UNI, P_OPEN_BIDI, P_RESET, P_STOP, P_N };
 
 static const char *const names[P_N] = {"protocols", "close_after_ms", "code",       "reason",   "drain_after_ms",
@@ -53,31 +55,6 @@ static long pct_decode(const char *in, size_t n, char *out) {
     i += 2;
   }
   return (long)o;
-}
-
-/* Length of the UTF-8 sequence starting at s (at most n bytes), or 0 if
- * it is not a well-formed one (overlong forms, surrogates and values above
- * U+10FFFF are not). */
-static size_t utf8_seq(const unsigned char *s, size_t n) {
-  if (s[0] < 0x80) return 1;
-  size_t len = s[0] >= 0xf0 ? 4 : s[0] >= 0xe0 ? 3 : s[0] >= 0xc2 ? 2 : 0;
-  if (!len || len > n || s[0] > 0xf4) return 0;
-  for (size_t i = 1; i < len; i++)
-    if ((s[i] & 0xc0) != 0x80) return 0;
-  if (s[0] == 0xe0 && s[1] < 0xa0) return 0;  /* overlong */
-  if (s[0] == 0xed && s[1] >= 0xa0) return 0; /* surrogate */
-  if (s[0] == 0xf0 && s[1] < 0x90) return 0;  /* overlong */
-  if (s[0] == 0xf4 && s[1] >= 0x90) return 0; /* above U+10FFFF */
-  return len;
-}
-
-static int utf8_valid(const char *s, size_t n) {
-  for (size_t i = 0; i < n;) {
-    size_t k = utf8_seq((const unsigned char *)s + i, n - i);
-    if (!k) return 0;
-    i += k;
-  }
-  return 1;
 }
 
 /* Decimal, or hexadecimal after "0x"; no sign, no spaces, at most `max`. */
@@ -136,7 +113,7 @@ static int reason(parser *ps, const char *raw, size_t n) {
   long len = pct_decode(raw, n, ps->w);
   if (len < 0) return fail(ps, "bad percent-encoding");
   if (len > WTS_REASON_MAX) return fail(ps, "reason longer than 1024 bytes");
-  if (!utf8_valid(ps->w, (size_t)len)) return fail(ps, "reason is not UTF-8");
+  if (!wt_utf8_valid((const uint8_t *)ps->w, (size_t)len)) return fail(ps, "reason is not UTF-8");
   ps->w[len] = 0;
   ps->p->reason = ps->w;
   ps->p->reason_len = (size_t)len;

@@ -28,11 +28,8 @@ int wt_capsule_parser_at_boundary(const wt_capsule_parser *cp) { return cp->stat
 
 /* The largest value we accept for a capsule type we act on, or -1 for a type
  * we skip. */
-static int64_t handled_max_len(const wt_capsule_parser *cp, uint64_t type) {
+int wt_capsule_is_flow_control(uint64_t type) {
   switch (type) {
-  case CAPSULE_DATAGRAM: return (int64_t)cp->max_datagram;
-  case CAPSULE_WT_CLOSE_SESSION: return 4 + WT_CLOSE_REASON_MAX;
-  case CAPSULE_WT_DRAIN_SESSION: return 0;
   case CAPSULE_WT_MAX_DATA:
   case CAPSULE_WT_MAX_STREAM_DATA:
   case CAPSULE_WT_MAX_STREAMS_BIDI:
@@ -40,8 +37,17 @@ static int64_t handled_max_len(const wt_capsule_parser *cp, uint64_t type) {
   case CAPSULE_WT_DATA_BLOCKED:
   case CAPSULE_WT_STREAM_DATA_BLOCKED:
   case CAPSULE_WT_STREAMS_BLOCKED_BIDI:
-  case CAPSULE_WT_STREAMS_BLOCKED_UNI: return 8; /* one varint */
-  default: return -1;
+  case CAPSULE_WT_STREAMS_BLOCKED_UNI: return 1;
+  default: return 0;
+  }
+}
+
+static int64_t handled_max_len(const wt_capsule_parser *cp, uint64_t type) {
+  switch (type) {
+  case CAPSULE_DATAGRAM: return (int64_t)cp->max_datagram;
+  case CAPSULE_WT_CLOSE_SESSION: return 4 + WT_CLOSE_REASON_MAX;
+  case CAPSULE_WT_DRAIN_SESSION: return 0;
+  default: return wt_capsule_is_flow_control(type) ? 8 : -1; /* one varint */
   }
 }
 

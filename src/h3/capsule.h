@@ -34,6 +34,10 @@ typedef struct wt_capsule_parser {
   size_t max_datagram; /* bound for DATAGRAM capsules */
 } wt_capsule_parser;
 
+/* Nonzero for the flow-control capsules (WT_MAX_*, WT_*_BLOCKED, and the
+ * HTTP/2-only WT_MAX_STREAM_DATA / WT_STREAM_DATA_BLOCKED): one varint each. */
+int wt_capsule_is_flow_control(uint64_t type);
+
 void wt_capsule_parser_init(wt_capsule_parser *cp, size_t max_datagram);
 void wt_capsule_parser_reset(wt_capsule_parser *cp);
 void wt_capsule_parser_free(wt_capsule_parser *cp);

@@ -137,17 +137,10 @@ static int on_capsule(void *ud, uint64_t type, const uint8_t *v, size_t len) {
     }
     return 0;
   case CAPSULE_DATAGRAM: wt_session_on_datagram(s, v, len); return 0;
-  case CAPSULE_WT_MAX_DATA:
-  case CAPSULE_WT_MAX_STREAM_DATA:
-  case CAPSULE_WT_MAX_STREAMS_BIDI:
-  case CAPSULE_WT_MAX_STREAMS_UNI:
-  case CAPSULE_WT_DATA_BLOCKED:
-  case CAPSULE_WT_STREAM_DATA_BLOCKED:
-  case CAPSULE_WT_STREAMS_BLOCKED_BIDI:
-  case CAPSULE_WT_STREAMS_BLOCKED_UNI:
-    /* A violation ended the session: stop reading its capsules. */
-    return wt_flow_on_capsule(s, type, v, len) ? 2 : 0;
-  default: return 0;
+  default:
+    /* A flow-control violation ended the session: stop reading capsules. */
+    if (wt_capsule_is_flow_control(type)) return wt_flow_on_capsule(s, type, v, len) ? 2 : 0;
+    return 0;
   }
 }
 
