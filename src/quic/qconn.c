@@ -348,6 +348,7 @@ static void fill_callbacks(ngtcp2_callbacks *cb, int server) {
 /* ------------------------------------------------------------------------ */
 /* Creation                                                                 */
 
+static void ngtcp2_log(void *ud, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void ngtcp2_log(void *ud, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

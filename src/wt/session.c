@@ -193,7 +193,7 @@ void wt_session_on_datagram(wt_session *s, const uint8_t *data, size_t len) {
     slot->data = n;
     slot->cap = len;
   }
-  memcpy(slot->data, data, len);
+  if (len) memcpy(slot->data, data, len); /* an empty datagram is legal; its buffer may be NULL */
   slot->len = len;
   s->dq_len++;
   s->dq_bytes += len;
@@ -216,7 +216,7 @@ ssize_t wt_session_receive_datagram(wt_session *s, void *buf, size_t cap) {
   if (s->dq_len == 0) return s->state == WS_CLOSED ? WT_ERR_CLOSED : WT_ERR_AGAIN;
   wt_dgram_slot *slot = &s->dq[s->dq_head];
   if (slot->len > cap) return WT_ERR_TOO_LARGE;
-  memcpy(buf, slot->data, slot->len);
+  if (slot->len) memcpy(buf, slot->data, slot->len);
   s->dq_head = (s->dq_head + 1) % s->dq_cap;
   s->dq_len--;
   s->dq_bytes -= slot->len;

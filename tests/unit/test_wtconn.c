@@ -552,6 +552,19 @@ static void datagrams_echo_and_overflow_is_counted(void) {
   CHECK_EQ(wt_session_receive_datagram(cs, buf, 0), WT_ERR_TOO_LARGE);
 }
 
+/* A datagram with an empty payload (only the quarter stream ID) is a
+ * datagram like any other, also as the first one a slot ever holds. */
+static void empty_datagrams_are_delivered(void) {
+  OPEN_SESSION(WT_DRAFT_MASK_ALL);
+  CHECK_EQ(wt_session_send_datagram(cs, "", 0), 0);
+  pump();
+  uint8_t buf[8];
+  CHECK_EQ(wt_session_receive_datagram(cs, buf, sizeof(buf)), 0); /* echoed by the test server */
+  wt_conn_on_datagram(S[0].c, (const uint8_t *)"\x00", 1);
+  CHECK_EQ(wt_session_receive_datagram(cs, NULL, 0), 0);
+  CHECK_EQ(wt_session_receive_datagram(cs, buf, sizeof(buf)), WT_ERR_AGAIN);
+}
+
 static void close_with_code_and_reason_reaches_the_peer(void) {
   OPEN_SESSION(WT_DRAFT_MASK_ALL);
   wt_stream *st;
@@ -1148,6 +1161,7 @@ int main(void) {
   RUN(subprotocol_is_negotiated_by_server_preference);
   RUN(bidi_and_uni_streams_echo);
   RUN(datagrams_echo_and_overflow_is_counted);
+  RUN(empty_datagrams_are_delivered);
   RUN(close_with_code_and_reason_reaches_the_peer);
   RUN(server_close_reaches_the_client);
   RUN(long_reasons_are_cut_at_a_character_boundary);
