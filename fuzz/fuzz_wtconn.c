@@ -43,6 +43,7 @@ static int io_stop(void *ctx, int64_t sid, uint64_t code) { return 0; }
 static void io_consumed(void *ctx, int64_t sid, size_t n) {}
 static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) { return 0; }
 static void io_close(void *ctx, uint64_t code, const char *reason) { ((app *)ctx)->closed = 1; }
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) { return want; }
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   memset(out, 0, ol);
   return 0;
@@ -176,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         .session_max_data = 4096,
                         .session_max_streams_bidi = 4,
                         .session_max_streams_uni = 4};
-  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
   wt_conn_io x = {&a, x_export, x_max_dgram, x_streams_left, x_wake};
   wt_conn *c;
   if (wt_conn_new(&cfg, NULL, &io, &x, &c)) return 0;

@@ -75,7 +75,10 @@ static void h_headers(void *ctx, int64_t sid, wt_h3_headers *h) {
   if (h->path) snprintf(R.path, sizeof(R.path), "%s", h->path);
   R.status = h->status;
 }
-static void h_data(void *ctx, int64_t sid, const uint8_t *d, size_t n) { R.data_len += n; }
+static size_t h_data(void *ctx, int64_t sid, const uint8_t *d, size_t n) {
+  R.data_len += n;
+  return 0;
+}
 static void h_req_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   R.request_end_calls++;
   R.request_end_reset = reset;
@@ -98,10 +101,27 @@ static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) 
 }
 static void h_credit(void *ctx, int bidi) {}
 
-static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
-static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,    h_req_end,
-                                h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop, h_wt_void,
-                                h_wt_void,  h_wt_void,   h_dgram,   h_credit};
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) { return want; }
+
+static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
+static void h_req_writable(void *ctx, int64_t sid) {}
+
+static const wt_h3_handler H = {.on_settings = h_settings,
+                                .on_goaway = h_goaway,
+                                .on_headers = h_headers,
+                                .on_data = h_data,
+                                .on_request_end = h_req_end,
+                                .on_request_stop = h_req_stop,
+                                .on_request_writable = h_req_writable,
+                                .on_wt_stream = h_wt_stream,
+                                .on_wt_data = h_wt_data,
+                                .on_wt_reset = h_wt_reset,
+                                .on_wt_stop = h_wt_stop,
+                                .on_wt_writable = h_wt_void,
+                                .on_wt_acked = h_wt_void,
+                                .on_wt_closed = h_wt_void,
+                                .on_datagram = h_dgram,
+                                .on_stream_credit = h_credit};
 
 static void setup(int is_server) {
   for (int i = 0; i < MAXS; i++)
@@ -433,7 +453,7 @@ static void client_reads_responses(void) {
   setup(0);
   static const wt_qpack_field req[] = {{":method", 7, "CONNECT", 7}};
   int64_t sid;
-  CHECK_EQ(wt_h3conn_send_request(C, req, 1, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(C, req, 1, 0, &sid), 0);
   CHECK_EQ(sid, 0);
   wt_buf b;
   wt_buf_init(&b);
@@ -446,7 +466,7 @@ static void client_reads_responses(void) {
   CHECK_EQ(R.status, 200);
   wt_buf_free(&b);
   setup(0);
-  CHECK_EQ(wt_h3conn_send_request(C, req, 1, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(C, req, 1, 0, &sid), 0);
   wt_buf_init(&b);
   const char *const bad[] = {":status", "2000", NULL};
   headers_frame(&b, bad);

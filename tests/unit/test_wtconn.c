@@ -138,6 +138,13 @@ static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, si
   push(!sd->idx, E_DGRAM, -1, buf, hl + n, 0, 0);
   return 0;
 }
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) {
+  side *sd = ctx;
+  size_t room = sd->inflight[sid] >= limit ? 0 : limit - sd->inflight[sid];
+  if (room >= want) return want;
+  sd->want_writable[sid] = 1;
+  return room;
+}
 static void io_close(void *ctx, uint64_t code, const char *reason) {
   side *sd = ctx;
   sd->closed = 1;
@@ -234,7 +241,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .session_max_data = pool_max_data,
                           .session_max_streams_bidi = pool_max_streams,
                           .session_max_streams_uni = pool_max_streams};
-    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
     wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
@@ -464,7 +471,7 @@ static void plain_requests_get_405(void) {
   static const wt_qpack_field get[] = {
       {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":authority", 10, "a", 1}, {":path", 5, "/echo", 5}};
   int64_t sid;
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 405);
   static const wt_qpack_field ws[] = {{":method", 7, "CONNECT", 7},
@@ -472,7 +479,7 @@ static void plain_requests_get_405(void) {
                                       {":scheme", 7, "https", 5},
                                       {":authority", 10, "a", 1},
                                       {":path", 5, "/echo", 5}};
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, ws, 5, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, ws, 5, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 405); /* not WebTransport */
   static const wt_qpack_field http[] = {{":method", 7, "CONNECT", 7},
@@ -480,7 +487,7 @@ static void plain_requests_get_405(void) {
                                         {":scheme", 7, "http", 4},
                                         {":authority", 10, "a", 1},
                                         {":path", 5, "/echo", 5}};
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, http, 5, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, http, 5, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 400);
   CHECK(!S[0].closed && !S[1].closed);
