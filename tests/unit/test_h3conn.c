@@ -401,6 +401,37 @@ static void request_streams(void) {
   wt_buf_free(&b);
 }
 
+/* RFC 9114 §4.1.2: DATA that does not add up to content-length (more, or
+ * fewer by the FIN) is a malformed request: H3_MESSAGE_ERROR on the
+ * stream, the request reported ended by reset. A matching body is fine. */
+static void content_length_mismatch_is_message_error(void) {
+  static const char *const req[] = {":method", "POST", ":scheme", "https", ":authority", "a", ":path", "/",
+                                    "content-length", "3", NULL};
+  static const char *const data[] = {"00 02 6162", "00 04 61626364", "00 03 616263"};
+  static const int fin[] = {1, 0, 1};
+  static const int ok[] = {0, 0, 1};
+  for (size_t i = 0; i < 3; i++) {
+    wt_buf b;
+    wt_buf_init(&b);
+    headers_frame(&b, req);
+    setup(1);
+    feed_buf(0, &b, 0);
+    wt_buf_free(&b);
+    feed_hex(0, data[i], fin[i]);
+    CHECK(!R.closed);
+    CHECK_EQ(R.headers_calls, 1);
+    if (ok[i]) {
+      CHECK_EQ(R.nresets, 0);
+      CHECK_EQ(R.data_len, 3);
+      CHECK_EQ(R.request_end_reset, 0);
+    } else {
+      CHECK_EQ(R.nresets, 1);
+      CHECK_EQ(R.reset_code[0], H3_MESSAGE_ERROR);
+      CHECK_EQ(R.request_end_reset, 1);
+    }
+  }
+}
+
 static void malformed_requests_are_stream_errors(void) {
   static const char *const cases[][12] = {
       {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":path", "/", NULL},
@@ -536,6 +567,7 @@ int main(void) {
   RUN(webtransport_streams_and_datagrams);
   RUN(request_streams);
   RUN(malformed_requests_are_stream_errors);
+  RUN(content_length_mismatch_is_message_error);
   RUN(oversized_headers_are_refused_with_excessive_load);
   RUN(client_reads_responses);
   RUN(writes_wt_stream_headers_and_datagrams);
