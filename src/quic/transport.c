@@ -618,9 +618,11 @@ static int client_conn(wt_transport *t, const wt_url *u, const wt_connect_option
   return rv;
 }
 
-int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
+/* A client session (`method` NULL, into *session) or plain request (into
+ * *request) on a pooled or new connection. */
+static int dial(wt_transport *t, const char *url, const wt_connect_options *opts, const char *method,
+                const wt_http_header *headers, size_t n, wt_session **session, wt_http_request **request) {
   wt_connect_options defaults;
-  if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
   if (!opts) {
     wt_connect_options_init(&defaults);
     opts = &defaults;
@@ -630,32 +632,25 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   wt_qconn *q = NULL;
   int rv = wt_url_parse(url, &u);
   if (rv) return rv;
-  rv = client_conn(t, &u, opts, 0, &c, &q);
-  if (!rv) rv = wt_conn_connect(c->wc, &u, opts, out);
-  /* A connection without a session is of no use: let the endpoint reap it. */
+  rv = client_conn(t, &u, opts, method != NULL, &c, &q);
+  if (!rv)
+    rv = method ? wt_http_start(c->wc, method, &u, headers, n, opts, request) : wt_conn_connect(c->wc, &u, opts, session);
+  /* A connection without a session or request is of no use: let the
+   * endpoint reap it. */
   if (rv && q) wt_endpoint_abandon(t->ep, q);
   wt_url_free(&u);
   return rv;
 }
 
+int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
+  if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
+  return dial(t, url, opts, NULL, NULL, 0, out, NULL);
+}
+
 int wt_http_request_send(wt_transport *t, const char *method, const char *url, const wt_http_header *headers,
                          size_t n, const wt_connect_options *opts, wt_http_request **out) {
-  wt_connect_options defaults;
   if (!t || !method || !url || !out) return WT_ERR_INVALID_ARGUMENT;
-  if (!opts) {
-    wt_connect_options_init(&defaults);
-    opts = &defaults;
-  }
-  wt_url u;
-  tconn *c;
-  wt_qconn *q = NULL;
-  int rv = wt_url_parse(url, &u);
-  if (rv) return rv;
-  rv = client_conn(t, &u, opts, 1, &c, &q);
-  if (!rv) rv = wt_http_start(c->wc, method, &u, headers, n, opts, out);
-  if (rv && q) wt_endpoint_abandon(t->ep, q);
-  wt_url_free(&u);
-  return rv;
+  return dial(t, url, opts, method, headers, n, NULL, out);
 }
 
 /* ------------------------------------------------------------------------ */
