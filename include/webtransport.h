@@ -513,10 +513,11 @@ WT_EXTERN int wt_http_request_respond(wt_http_request *r, int status, const wt_h
                                       int fin);
 
 /** Body to the peer (server: the response body after respond; client: the
- * request body). Copies up to `len` bytes into the stream's send buffer and
- * returns how many were taken; 0 (or WT_ERR_AGAIN when nothing at all fit)
- * means wait for WT_EV_HTTP_WRITABLE. With `fin` the body ends once all
- * `len` bytes are taken. Returns WT_ERR_TOO_LARGE beyond a content-length we
+ * request body). Copies up to `len` bytes into the stream's send buffer (as
+ * one DATA frame) and returns how many were taken; fewer than `len`, or
+ * WT_ERR_AGAIN when none fit (also for a client request still waiting to go
+ * out), means wait for WT_EV_HTTP_WRITABLE. With `fin` the body ends once
+ * all `len` bytes are taken (`len` 0: just the end). Returns WT_ERR_TOO_LARGE beyond a content-length we
  * sent, WT_ERR_STATE before the response started, after the end, or for a
  * body the message may not have (HEAD), WT_ERR_CLOSED once aborted. */
 WT_EXTERN ssize_t wt_http_request_write(wt_http_request *r, const void *data, size_t len, int fin);

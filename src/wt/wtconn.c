@@ -463,19 +463,20 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
 }
 
 static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
+  /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
+  if ((uint64_t)sid >= c->goaway_sent_id) {
+    wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
+    return;
+  }
   /* Anything but a WebTransport request (a GET, a plain CONNECT, a
    * WebSocket extended CONNECT) is for the routes of plain HTTP. */
   if (strcmp(h->method, "CONNECT") != 0 || !h->protocol || !known_protocol_token(h->protocol)) {
+    if ((uint64_t)sid + 4 > c->next_request_id) c->next_request_id = (uint64_t)sid + 4;
     wt_http_on_request(c, sid, h);
     return;
   }
   if (strcmp(h->scheme, "https") != 0) {
     wt_conn_refuse(c, sid, 400, NULL, ":scheme is not https");
-    return;
-  }
-  /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
-  if ((uint64_t)sid >= c->goaway_sent_id) {
-    wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
     return;
   }
   /* Requests waiting for the client's SETTINGS are bounded too. */
