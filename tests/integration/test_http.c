@@ -8,11 +8,9 @@
  */
 #include <gnutls/crypto.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "test.h"
+#include "testapp.h"
 #include "webtransport.h"
 
 #define BIG (16u << 20)
@@ -40,31 +38,7 @@ static void pattern_sha256(uint8_t out[32]) {
   gnutls_hash_deinit(h, out);
 }
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int run_until(int (*done)(void), double seconds) {
-  int ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv), &ev);
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
-  double end = now_s() + seconds;
-  int ok = 0;
-  while (!(ok = done()) && now_s() < end) {
-    int a = wt_transport_timeout_ms(srv), b = wt_transport_timeout_ms(cli);
-    int t = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-    if (t < 0 || t > 20) t = 20;
-    struct epoll_event out[2];
-    epoll_wait(ep, out, 2, t);
-    wt_transport_process(srv);
-    wt_transport_process(cli);
-  }
-  close(ep);
-  return ok;
-}
+static int run_until(int (*done)(void), double seconds) { return testapp_run_until(srv, cli, done, seconds); }
 
 /* ---- server: /blob (GET/HEAD of the pattern), /upload (POST, answers the
  * SHA-256 of the body in hex), /both (GET "page" + WebTransport echo),
