@@ -181,9 +181,10 @@ typedef enum wt_event_type {
   /** Room is back after a short wt_http_request_write (client: also once
    * the request has gone out). */
   WT_EV_HTTP_WRITABLE,
-  /** The exchange is over: both bodies ended, or it was aborted (`error`
-   * set, `code` the HTTP/3 error code when known). Always the last event of
-   * a request; the pointer is invalid after the callback returns. */
+  /** The exchange is over: both bodies ended, or it was aborted or its
+   * connection lost (`error` set; `code` holds the HTTP/3 error code, its
+   * low 32 bits, when `has_code` is set). Always the last event of a
+   * request; the pointer is invalid after the callback returns. */
   WT_EV_HTTP_CLOSED,
 } wt_event_type;
 
