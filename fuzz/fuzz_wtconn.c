@@ -3,7 +3,9 @@
  * QPACK, SETTINGS, capsules, WebTransport sessions, streams, datagrams and
  * flow control - driven by a script of QUIC events taken from the input,
  * with an application that accepts everything, reads everything and calls
- * the API back (close, drain, open streams, send datagrams).
+ * the API back (close, drain, open streams, send datagrams). Plain HTTP
+ * requests (any path) are routed to the same application, which answers,
+ * reads and writes bodies and aborts.
  *
  * Input: an optional canned prologue (a valid client control stream and a
  * CONNECT on stream 0, when bit 0 of the first byte is set, so mutations
@@ -22,6 +24,7 @@
 typedef struct app {
   wt_session *live; /* valid from READY until CLOSED */
   wt_stream *last;  /* the last accepted stream, until its CLOSED */
+  wt_http_request *http; /* the last plain request, until its CLOSED */
   int64_t next_uni, next_bidi;
   int closed;
 } app;
@@ -43,6 +46,7 @@ static int io_stop(void *ctx, int64_t sid, uint64_t code) { return 0; }
 static void io_consumed(void *ctx, int64_t sid, size_t n) {}
 static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) { return 0; }
 static void io_close(void *ctx, uint64_t code, const char *reason) { ((app *)ctx)->closed = 1; }
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) { return want; }
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   memset(out, 0, ol);
   return 0;
@@ -61,7 +65,20 @@ static void on_event(const wt_event *ev, void *ud) {
   app *a = ud;
   uint8_t buf[2048];
   wt_stream *st;
+  int fin;
   switch (ev->type) {
+  case WT_EV_HTTP_REQUEST:
+    a->http = ev->http;
+    wt_http_request_respond(ev->http, 200 + (int)(strlen(wt_http_request_path(ev->http)) % 300), NULL, 0, 0);
+    break;
+  case WT_EV_HTTP_READABLE:
+    while (wt_http_request_read(ev->http, buf, sizeof(buf), &fin) > 0) {
+    }
+    break;
+  case WT_EV_HTTP_WRITABLE: wt_http_request_write(ev->http, "more", 4, 0); break;
+  case WT_EV_HTTP_CLOSED:
+    if (a->http == ev->http) a->http = NULL;
+    break;
   case WT_EV_SESSION_READY: a->live = ev->session; break;
   case WT_EV_SESSION_CLOSED:
     if (a->live == ev->session) a->live = NULL;
@@ -88,6 +105,13 @@ static void on_event(const wt_event *ev, void *ud) {
 /* Application calls, chosen by `arg`. */
 static void app_action(app *a, uint8_t arg) {
   wt_stream *st;
+  if (a->http && (arg & 0xc0) == 0xc0) {
+    if (arg & 1)
+      wt_http_request_abort(a->http, arg);
+    else
+      wt_http_request_write(a->http, "body", 4, arg & 2);
+    return;
+  }
   if (!a->live) return;
   switch (arg % 8) {
   case 0: wt_session_close(a->live, arg, "fuzz", 4); break;
@@ -155,12 +179,24 @@ const fuzz_seed fuzz_seeds[] = {
               "\x07\x04"
               "\x07\x05"
               "\x1b\x00"),
+    /* prologue, POST / on stream 4 with a 3-byte body and FIN; the server
+     * writes a body with FIN, then tries to abort */
+    FUZZ_SEED("\x01"
+              "\x10\x0a\x01\x08\x00\x00\xd4\xd7\xc1\x50\x01"
+              "a"
+              "\x11\x05\x00\x03"
+              "abc"
+              "\x07\x01\xc2"
+              "\x07\x01\xc1"),
 };
 const size_t fuzz_nseeds = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
   app a = {.next_uni = 3, .next_bidi = 1};
+  static wt_router routes;
+  if (!routes.n) wt_router_add(&routes, "/", WT_ROUTE_PREFIX | WT_ROUTE_HTTP, on_event, &a);
+  routes.routes[0].user_data = &a;
   wt_conn_config cfg = {.is_server = 1,
                         .on_request = on_request,
                         .on_event = on_event,
@@ -175,8 +211,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         .max_sessions = 4,
                         .session_max_data = 4096,
                         .session_max_streams_bidi = 4,
-                        .session_max_streams_uni = 4};
-  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+                        .session_max_streams_uni = 4,
+                        .router = &routes};
+  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
   wt_conn_io x = {&a, x_export, x_max_dgram, x_streams_left, x_wake};
   wt_conn *c;
   if (wt_conn_new(&cfg, NULL, &io, &x, &c)) return 0;

@@ -122,6 +122,11 @@ typedef struct wt_stream wt_stream;
 /** An incoming session request, seen by the server's request hook. Valid only
  * during that call. */
 typedef struct wt_request wt_request;
+/** One plain HTTP/3 request and its response (GET, HEAD, POST, ...: one
+ * request stream), on either side. Server: valid from its
+ * WT_EV_HTTP_REQUEST event; client: from wt_http_request_send. In both cases
+ * until the callback for its WT_EV_HTTP_CLOSED event returns. */
+typedef struct wt_http_request wt_http_request;
 
 /* ------------------------------------------------------------------------ */
 /* Events                                                                   */
@@ -165,6 +170,22 @@ typedef enum wt_event_type {
   /** The stream is finished in both directions. Release its context here;
    * the wt_stream pointer is invalid after the callback returns. */
   WT_EV_STREAM_CLOSED,
+  /** Server: a plain HTTP request for a route arrived (`http`); its method,
+   * path and headers can be read. Answer now or later with
+   * wt_http_request_respond. */
+  WT_EV_HTTP_REQUEST,
+  /** Client: the final response's status and headers arrived. */
+  WT_EV_HTTP_RESPONSE,
+  /** Body bytes from the peer, or its end, can be read (wt_http_request_read). */
+  WT_EV_HTTP_READABLE,
+  /** Room is back after a short wt_http_request_write (client: also once
+   * the request has gone out). */
+  WT_EV_HTTP_WRITABLE,
+  /** The exchange is over: both bodies ended, or it was aborted or its
+   * connection lost (`error` set; `code` holds the HTTP/3 error code, its
+   * low 32 bits, when `has_code` is set). Always the last event of a
+   * request; the pointer is invalid after the callback returns. */
+  WT_EV_HTTP_CLOSED,
 } wt_event_type;
 
 /** An event, valid during the callback only. */
@@ -190,6 +211,9 @@ typedef struct wt_event {
   /** WT_EV_SESSION_CLOSED: a one-line human-readable cause when `error` or
    * `http_status` is set (NUL-terminated), else "". */
   const char *detail;
+  /** The request, for WT_EV_HTTP_* events (`session` and `stream` are NULL
+   * then); NULL otherwise. */
+  wt_http_request *http;
 } wt_event;
 
 /** Event callback. `user_data` is the value registered with the callback. */
@@ -395,6 +419,32 @@ typedef struct wt_stats {
   uint64_t send_errors; /**< packets the socket refused (lost; QUIC retransmits) */
 } wt_stats;
 
+/** Route flags for wt_transport_route. */
+enum {
+  /** Match every path that starts with the route's path (else only the
+   * path itself). The query is never part of the match. The longest
+   * matching route wins; an exact route beats a prefix of the same length. */
+  WT_ROUTE_PREFIX = 1,
+  /** Plain HTTP requests (any method but CONNECT) on this route go to its
+   * callback as WT_EV_HTTP_* events. */
+  WT_ROUTE_HTTP = 2,
+  /** WebTransport sessions are accepted on this route: the transport's
+   * on_request hook still decides when set (without one they are accepted
+   * with 200), and the session's events go to the route's callback unless
+   * the hook routes them elsewhere. */
+  WT_ROUTE_WEBTRANSPORT = 4,
+};
+
+/** Server: adds (or replaces, for the same path and WT_ROUTE_PREFIX bit) a
+ * route. `path` starts with '/' and is copied. One table serves plain
+ * requests and WebTransport: a route with both flags serves GET on a path
+ * and opens sessions on it. Plain requests that match no HTTP route get 404
+ * (405 with `allow: CONNECT` on a WebTransport-only route, and on a server
+ * with no HTTP route at all). WebTransport requests that match no
+ * WebTransport route go to the on_request hook as before. Returns 0,
+ * WT_ERR_INVALID_ARGUMENT or WT_ERR_NOMEM. */
+WT_EXTERN int wt_transport_route(wt_transport *t, const char *path, unsigned flags, wt_event_cb cb, void *user_data);
+
 /** Reads the transport's counters. */
 WT_EXTERN void wt_transport_get_stats(const wt_transport *t, wt_stats *out);
 
@@ -432,6 +482,72 @@ WT_EXTERN void wt_request_set_callback(wt_request *r, wt_event_cb cb, void *user
 /** The WebTransport draft generation the client speaks: 2, 7, 13 or 15
  * (meaning -02..-06, -07..-12, -13/-14, -15/-16). */
 WT_EXTERN int wt_request_draft(const wt_request *r);
+
+/* ------------------------------------------------------------------------ */
+/* Plain HTTP/3 requests (server and client)                                */
+/* ------------------------------------------------------------------------ */
+
+/** One header field. `name` lowercase, `value` without CR, LF or NUL. */
+typedef struct wt_http_header {
+  const char *name;
+  const char *value;
+} wt_http_header;
+
+/** The request's :method, :path (with query) and :authority. Strings stay
+ * valid as long as the request. */
+WT_EXTERN const char *wt_http_request_method(const wt_http_request *r);
+WT_EXTERN const char *wt_http_request_path(const wt_http_request *r);
+WT_EXTERN const char *wt_http_request_authority(const wt_http_request *r);
+/** Server: a request header by lowercase name (the first one), or NULL. */
+WT_EXTERN const char *wt_http_request_header(const wt_http_request *r, const char *name);
+/** Server: every request field, pseudo-headers included, in wire order.
+ * Returns 0, or WT_ERR_INVALID_ARGUMENT past the end. */
+WT_EXTERN size_t wt_http_request_header_count(const wt_http_request *r);
+WT_EXTERN int wt_http_request_header_at(const wt_http_request *r, size_t i, const char **name, const char **value);
+
+/** Server: sends the response's status (200..599) and `n` headers.
+ * With `fin` the response has no body (HEAD, 204, 304, or an empty one);
+ * otherwise write it with wt_http_request_write. A `content-length` header
+ * is enforced on our body. Returns 0, WT_ERR_STATE if already answered,
+ * WT_ERR_INVALID_ARGUMENT for a bad status or field, WT_ERR_CLOSED. */
+WT_EXTERN int wt_http_request_respond(wt_http_request *r, int status, const wt_http_header *headers, size_t n,
+                                      int fin);
+
+/** Body to the peer (server: the response body after respond; client: the
+ * request body). Copies up to `len` bytes into the stream's send buffer (as
+ * one DATA frame) and returns how many were taken; fewer than `len`, or
+ * WT_ERR_AGAIN when none fit (also for a client request still waiting to go
+ * out), means wait for WT_EV_HTTP_WRITABLE. With `fin` the body ends once
+ * all `len` bytes are taken (`len` 0: just the end). Returns WT_ERR_TOO_LARGE beyond a content-length we
+ * sent, WT_ERR_STATE before the response started, after the end, or for a
+ * body the message may not have (HEAD), WT_ERR_CLOSED once aborted. */
+WT_EXTERN ssize_t wt_http_request_write(wt_http_request *r, const void *data, size_t len, int fin);
+/** Ends our body (FIN). A client request without a body: call it right
+ * after wt_http_request_send. */
+WT_EXTERN int wt_http_request_finish(wt_http_request *r);
+
+/** Body from the peer (server: the request body; client: the response
+ * body). Returns the count; 0 with *fin set at its end; WT_ERR_AGAIN when
+ * nothing is buffered (WT_EV_HTTP_READABLE follows); WT_ERR_CLOSED after a
+ * reset. What is read is credited back to the peer: an application that
+ * stops reading stops the sender (at most the stream window is held). */
+WT_EXTERN ssize_t wt_http_request_read(wt_http_request *r, void *buf, size_t cap, int *fin);
+
+/** Aborts the exchange: resets our side and stops the peer's with an
+ * HTTP/3 error `code` (e.g. 0x10c H3_REQUEST_CANCELLED). WT_EV_HTTP_CLOSED
+ * follows. */
+WT_EXTERN int wt_http_request_abort(wt_http_request *r, uint64_t code);
+
+/** Client: the response status (0 before WT_EV_HTTP_RESPONSE) and headers. */
+WT_EXTERN int wt_http_request_status(const wt_http_request *r);
+WT_EXTERN const char *wt_http_response_header(const wt_http_request *r, const char *name);
+
+/** An application pointer; WT_EV_HTTP_CLOSED says when to release it. */
+WT_EXTERN void wt_http_request_set_context(wt_http_request *r, void *ctx);
+WT_EXTERN void *wt_http_request_context(const wt_http_request *r);
+/** The QUIC stream ID (-1 on a client until the request is sent). */
+WT_EXTERN int64_t wt_http_request_stream_id(const wt_http_request *r);
+
 
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                 */
@@ -481,6 +597,18 @@ typedef struct wt_connect_options {
 
 /** Fills `o` with defaults. */
 WT_EXTERN void wt_connect_options_init(wt_connect_options *o);
+
+/** Client: sends `method` (e.g. "GET", "POST") to `url` with `n` extra
+ * headers. The connection is chosen like wt_session_connect's: with
+ * `opts->pooled`, any open connection of this transport to the same
+ * authority, verified the same way, is reused (also one carrying a
+ * session); else a new one is dialled. Events go to `opts->on_event` (else
+ * the transport's on_event): WT_EV_HTTP_RESPONSE, _READABLE, _WRITABLE,
+ * _CLOSED. The request goes out once the server's SETTINGS arrived; write
+ * the body with wt_http_request_write and end it with
+ * wt_http_request_finish (at once for GET and HEAD). */
+WT_EXTERN int wt_http_request_send(wt_transport *t, const char *method, const char *url, const wt_http_header *headers,
+                                   size_t n, const wt_connect_options *opts, wt_http_request **out);
 
 /** createSession: dials `url` ("https://host:port/path?query") from this
  * transport and sends the extended CONNECT once the server's SETTINGS have

@@ -1,6 +1,7 @@
 /*
  * wt_client.c: the wt-client tool: connects to a WebTransport server and
- * checks an echo service with streams and datagrams.
+ * checks an echo service with streams and datagrams, or makes one plain
+ * HTTP/3 request (--get, --post; http_fetch.c).
  *
  * What it does is chosen on the command line (see usage()); every check
  * verifies the echoed bytes against what was sent and the tool exits
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "http_fetch.h"
 #include "toolutil.h"
 #include "webtransport.h"
 
@@ -308,6 +310,8 @@ static void on_event(const wt_event *ev, void *ud) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-client URL [options]\n"
+                  "       wt-client --get URL [-o FILE] [verification]   plain HTTP/3 GET, body to FILE or stdout\n"
+                  "       wt-client --post FILE URL [-o FILE] [verification]   POST the contents of FILE\n"
                   "verification (default: system CA store and host name):\n"
                   "  --cert-hash HEX      accept only a certificate with this SHA-256 (repeatable)\n"
                   "  --ca FILE            also trust the CA certificates in FILE\n"
@@ -353,6 +357,7 @@ typedef struct opts {
   const char *protocols[8];
   uint64_t echo_bytes, streams, stream_bytes, uni_bytes;
   const char *echo_file;
+  const char *method, *post_file, *out_file; /* plain HTTP mode */
   double timeout;
   int any_check;
   wt_log_level log_level;
@@ -370,6 +375,10 @@ static int parse_args(int argc, char **argv, opts *o) {
     int bad = 0;
     if (a[0] != '-' && !o->url)
       o->url = a;
+    else if (!strcmp(a, "--get") && v)
+      o->method = "GET", o->url = argv[++i];
+    else if (!strcmp(a, "--post") && v)
+      o->method = "POST", o->post_file = argv[++i];
     else if (!strcmp(a, "--insecure"))
       o->co.verify = WT_VERIFY_NONE;
     else if (!strcmp(a, "-v"))
@@ -381,7 +390,9 @@ static int parse_args(int argc, char **argv, opts *o) {
     else if (!strcmp(a, "--cert-hash") && o->co.ncert_hashes < 8) {
       bad = wt_parse_sha256(argv[++i], o->hashes[o->co.ncert_hashes++]) != 0;
       o->co.verify = WT_VERIFY_HASHES;
-    } else if (!strcmp(a, "--ca"))
+    } else if (!strcmp(a, "-o"))
+      o->out_file = argv[++i];
+    else if (!strcmp(a, "--ca"))
       o->co.ca_file = argv[++i];
     else if (!strcmp(a, "--origin"))
       o->co.origin = argv[++i];
@@ -503,6 +514,11 @@ int main(int argc, char **argv) {
   if (rv) {
     fprintf(stderr, "wt-client: cannot create a transport: %s\n", wt_strerror(rv));
     return 1;
+  }
+  if (o.method) {
+    rv = http_fetch(cl.t, o.method, o.url, o.post_file, o.out_file, &o.co, o.timeout);
+    wt_transport_free(cl.t);
+    return rv;
   }
   cl.t_start = tool_now();
   rv = wt_session_connect(cl.t, o.url, &o.co, &cl.s);

@@ -21,6 +21,8 @@
  *                     first (wt_stream_abort_send_at, WT_RELIABLE_ALL);
  *  - stop_code=C      send STOP_SENDING on each client stream when it is
  *                     accepted (its echo is then empty).
+ * With --root DIR it also serves the files under DIR over plain HTTP/3
+ * (GET and HEAD, see static_files.c); /echo stays WebTransport.
  * It prints, on stdout, the address, the certificate's SHA-256 and how to
  * open the session from a browser, so a harness can start it the same way
  * every time. It uses only the public API; its event loop is the
@@ -33,6 +35,7 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include "static_files.h"
 #include "toolutil.h"
 #include "webtransport.h"
 #include "wt_server_params.h"
@@ -466,12 +469,13 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--allow-origin ORIGIN]... [-v] [-q]\n"
+                  "                 [--allow-origin ORIGIN]... [--root DIR] [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
                   "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
                   "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
+                  "  --root serves the files under DIR over HTTP/3 (GET, HEAD; index.html for directories).\n"
                   "  /echo takes query parameters that script the server's side of a session:\n"
                   "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
                   "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n");
@@ -548,7 +552,8 @@ static int open_localhost(wt_transport_config *cfg, char **cert, char **key) {
 
 /* Fills cfg from the command line (origins has room for argc entries).
  * Returns -1 to run, else the exit status. */
-static int parse_args(int argc, char **argv, wt_transport_config *cfg, const char **origins, const char **addr) {
+static int parse_args(int argc, char **argv, wt_transport_config *cfg, const char **origins, const char **addr,
+                      const char **root) {
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -562,6 +567,8 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->key_file = argv[++i];
     else if (!strcmp(a, "--idle-timeout") && v)
       cfg->idle_timeout_ms = (uint32_t)atoi(argv[++i]);
+    else if (!strcmp(a, "--root") && v)
+      *root = argv[++i];
     else if (!strcmp(a, "--allow-origin") && v)
       origins[cfg->nallowed_origins++] = argv[++i];
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
@@ -587,9 +594,14 @@ int main(int argc, char **argv) {
   cfg.on_event = on_event;
   cfg.log_cb = tool_log;
   cfg.log_user_data = "wt-server";
-  const char *addr = NULL;
+  const char *addr = NULL, *root = NULL;
   const char **origins = calloc((size_t)argc, sizeof(*origins));
-  int rv = origins ? parse_args(argc, argv, &cfg, origins, &addr) : 1;
+  int rv = origins ? parse_args(argc, argv, &cfg, origins, &addr, &root) : 1;
+  static static_files files;
+  if (rv < 0 && root && static_files_init(&files, root)) {
+    fprintf(stderr, "wt-server: --root %s is not a directory\n", root);
+    rv = 2;
+  }
   if (rv >= 0) {
     free(origins);
     return rv;
@@ -610,7 +622,10 @@ int main(int argc, char **argv) {
     free(origins);
     return 1;
   }
+  for (int i = 0; root && i < srv.nt; i++)
+    wt_transport_route(srv.t[i], "/", WT_ROUTE_PREFIX | WT_ROUTE_HTTP, static_files_event, &files);
   print_banner(addr ? addr : srv.nt == 2 ? "localhost (127.0.0.1 and ::1)" : "127.0.0.1");
+  if (root) printf("serving files from %s over HTTP/3\n", files.root);
   signal(SIGINT, on_signal);
   signal(SIGTERM, on_signal);
   signal(SIGPIPE, SIG_IGN);

@@ -46,7 +46,11 @@ typedef struct h3s {
   uint8_t wt_bidi;
   uint8_t buffering; /* control stream: current frame payload is kept */
   uint8_t wt_hdr;    /* WT stream we opened: length of the header we wrote */
+  uint8_t no_body;   /* response to HEAD, or 204/304: content-length describes no DATA */
   uint64_t offset;   /* bytes received so far; for WT streams, where the payload began */
+  int64_t content_length; /* of the message being received; -1 when absent */
+  uint64_t data_rx;       /* DATA payload bytes of that message so far */
+  size_t deferred;        /* DATA bytes of the current input the handler credits later */
   wt_varint_reader vr;
   wt_frame_reader fr;
   wt_buf fbuf;
@@ -128,6 +132,7 @@ static h3s *stream_new(wt_h3conn *c, int64_t sid, int kind) {
   s->id = sid;
   s->kind = (uint8_t)kind;
   s->bidi = (uint8_t)is_bidi(sid);
+  s->content_length = -1;
   wt_frame_reader_init(&s->fr);
   wt_buf_init(&s->fbuf);
   if (wt_idmap_put(&c->streams, (uint64_t)sid, s)) {
@@ -408,6 +413,44 @@ static int collect_field(void *ud, const char *name, size_t nlen, const char *va
   return wt_h3_headers_add(ud, name, nlen, value, vlen);
 }
 
+/* RFC 9110 §8.6: content-length is digits; several fields (or a list) must
+ * all agree. Returns the length, -1 when absent, -2 when malformed. */
+static int64_t content_length(const wt_h3_headers *h) {
+  int64_t len = -1;
+  for (size_t i = 0; i < h->n; i++) {
+    if (strcmp(h->fields[i].name, "content-length") != 0) continue;
+    const char *p = h->fields[i].value;
+    do {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      uint64_t v = 0;
+      const char *start = p;
+      for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_C(1) << 62) / 10) return -2;
+        v = v * 10 + (uint64_t)(*p - '0');
+      }
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (p == start || (*p && *p != ',') || (len >= 0 && (uint64_t)len != v)) return -2;
+      len = (int64_t)v;
+    } while (*p++ == ',');
+  }
+  return len;
+}
+
+/* The first header section of a message: what its body must add up to
+ * (RFC 9114 §4.1.2). Returns 0, or -1 after a stream error. */
+static int note_content_length(wt_h3conn *c, h3s *s, const wt_h3_headers *h) {
+  if (!c->cfg.is_server && (h->status == 204 || h->status == 304)) s->no_body = 1;
+  int64_t len = content_length(h);
+  if (len == -2) {
+    stream_error(c, s, H3_MESSAGE_ERROR, "malformed content-length");
+    return -1;
+  }
+  s->content_length = s->no_body ? -1 : len;
+  return 0;
+}
+
 /* Decodes the buffered HEADERS payload and hands it up. */
 static void on_headers_frame(wt_h3conn *c, h3s *s) {
   wt_h3_headers h;
@@ -430,13 +473,13 @@ static void on_headers_frame(wt_h3conn *c, h3s *s) {
   } else if (c->cfg.is_server) {
     if (wt_h3_headers_check_request(&h, 1, &why))
       stream_error(c, s, H3_MESSAGE_ERROR, why);
-    else {
+    else if (note_content_length(c, s, &h) == 0) {
       s->headers_state = HS_HEADERS;
       c->h.on_headers(c->h.ctx, s->id, &h);
     }
   } else if (wt_h3_headers_check_response(&h, &why) || h.status == 101) {
     stream_error(c, s, H3_MESSAGE_ERROR, why ? why : "101 response");
-  } else if (h.status >= 200) { /* 1xx are interim: wait for the final one */
+  } else if (h.status >= 200 && note_content_length(c, s, &h) == 0) { /* 1xx are interim */
     s->headers_state = HS_HEADERS;
     c->h.on_headers(c->h.ctx, s->id, &h);
   }
@@ -458,6 +501,13 @@ static int request_frame_allowed(wt_h3conn *c, h3s *s) {
     return 0;
   case H3_FRAME_DATA:
     if (s->headers_state != HS_HEADERS) break;
+    /* RFC 9114 §4.1.2: more content than content-length announced (or
+     * any in a message that has none) is malformed. */
+    s->data_rx += s->fr.len;
+    if ((s->content_length >= 0 && s->data_rx > (uint64_t)s->content_length) || (s->no_body && s->fr.len)) {
+      stream_error(c, s, H3_MESSAGE_ERROR, "DATA beyond content-length");
+      return -1;
+    }
     return 0;
   case H3_FRAME_WT_STREAM:
     wt_h3conn_fail(c, H3_FRAME_ERROR, "WT_STREAM signal in the middle of a request stream");
@@ -493,7 +543,7 @@ static size_t read_request(wt_h3conn *c, h3s *s, const uint8_t *p, size_t len) {
     } else if (ev == WT_FRAME_PAYLOAD) {
       if (s->fr.type == H3_FRAME_HEADERS && wt_buf_append(&s->fbuf, chunk, clen))
         wt_h3conn_fail(c, H3_INTERNAL_ERROR, "out of memory");
-      if (s->fr.type == H3_FRAME_DATA) c->h.on_data(c->h.ctx, s->id, chunk, clen);
+      if (s->fr.type == H3_FRAME_DATA) s->deferred += c->h.on_data(c->h.ctx, s->id, chunk, clen);
     } else if (s->fr.type == H3_FRAME_HEADERS) {
       on_headers_frame(c, s);
     }
@@ -506,6 +556,8 @@ static void request_fin(wt_h3conn *c, h3s *s) {
     wt_h3conn_fail(c, H3_FRAME_ERROR, "request stream ends inside a frame");
   } else if (s->headers_state == HS_NONE) {
     stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended without HEADERS");
+  } else if (s->content_length >= 0 && s->data_rx != (uint64_t)s->content_length) {
+    stream_error(c, s, H3_MESSAGE_ERROR, "content shorter than content-length");
   } else {
     s->kind = K_IGNORE;
     c->h.on_request_end(c->h.ctx, s->id, 0, 0);
@@ -541,7 +593,12 @@ static size_t dispatch(wt_h3conn *c, h3s *s, const uint8_t *data, size_t len, in
     case K_CONTROL: n = read_control(c, s, data + off, len - off); break;
     case K_QPACK_ENC:
     case K_QPACK_DEC: n = read_qpack(c, s, data + off, len - off); break;
-    case K_REQUEST: n = read_request(c, s, data + off, len - off); break;
+    case K_REQUEST:
+      s->deferred = 0;
+      n = read_request(c, s, data + off, len - off);
+      /* Body bytes the handler keeps are credited when it reads them. */
+      own -= s->deferred < n ? s->deferred : n;
+      break;
     case K_WT:
       c->h.on_wt_data(c->h.ctx, s->up, data + off, len - off, fin);
       *wt_done = 1;
@@ -603,7 +660,10 @@ void wt_h3conn_on_stop_sending(wt_h3conn *c, int64_t sid, uint64_t code) {
 
 void wt_h3conn_on_stream_writable(wt_h3conn *c, int64_t sid) {
   h3s *s = wt_idmap_get(&c->streams, (uint64_t)sid);
-  if (s && s->kind == K_WT && s->up) c->h.on_wt_writable(c->h.ctx, s->up);
+  if (s && s->kind == K_WT && s->up)
+    c->h.on_wt_writable(c->h.ctx, s->up);
+  else if (s && s->bidi && s->kind != K_WT && !c->closed)
+    c->h.on_request_writable(c->h.ctx, sid);
 }
 
 void wt_h3conn_on_stream_acked(wt_h3conn *c, int64_t sid) {
@@ -655,13 +715,18 @@ int wt_h3conn_send_headers(wt_h3conn *c, int64_t sid, const wt_qpack_field *f, s
   return rv;
 }
 
-int wt_h3conn_send_request(wt_h3conn *c, const wt_qpack_field *f, size_t n, int64_t *sid) {
+int wt_h3conn_send_request(wt_h3conn *c, const wt_qpack_field *f, size_t n, int fin, int64_t *sid) {
   if (c->closed) return WT_ERR_CLOSED;
   int rv = c->io.open_stream(c->io.ctx, 1, sid);
   if (rv) return rv;
   h3s *s = stream_new(c, *sid, K_REQUEST);
   if (!s) return WT_ERR_NOMEM;
-  return wt_h3conn_send_headers(c, *sid, f, n, 0);
+  /* The response to HEAD has no content whatever its content-length says. */
+  for (size_t i = 0; i < n; i++)
+    if (f[i].name_len == 7 && memcmp(f[i].name, ":method", 7) == 0 && f[i].value_len == 4 &&
+        memcmp(f[i].value, "HEAD", 4) == 0)
+      s->no_body = 1;
+  return wt_h3conn_send_headers(c, *sid, f, n, fin);
 }
 
 int wt_h3conn_send_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin) {
@@ -672,6 +737,24 @@ int wt_h3conn_send_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t l
   if (!rv) rv = write_all(c, sid, &frame, fin);
   wt_buf_free(&frame);
   return rv;
+}
+
+ssize_t wt_h3conn_write_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit) {
+  if (c->closed) return WT_ERR_CLOSED;
+  if (len == 0) {
+    ssize_t n = c->io.write(c->io.ctx, sid, NULL, 0, fin, SIZE_MAX);
+    return n < 0 ? n : 0;
+  }
+  /* One frame per call keeps the header's length exact: the payload is
+   * sized to the room first, so a short write never splits a frame. */
+  size_t take = c->io.reserve(c->io.ctx, sid, len, limit);
+  if (take == 0) return 0;
+  uint8_t hdr[16], *p = hdr;
+  p = wt_varint_write(p, H3_FRAME_DATA);
+  p = wt_varint_write(p, take);
+  ssize_t n = c->io.write(c->io.ctx, sid, hdr, (size_t)(p - hdr), 0, SIZE_MAX);
+  if (n >= 0) n = c->io.write(c->io.ctx, sid, data, take, fin && take == len, SIZE_MAX);
+  return n < 0 ? n : (ssize_t)take;
 }
 
 int wt_h3conn_open_wt_stream(wt_h3conn *c, uint64_t session_id, int bidi, void *up, int64_t *sid) {

@@ -50,6 +50,11 @@ typedef struct wt_h3_io {
   int (*send_datagram)(void *ctx, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len, uint64_t tag);
   /* Closes the connection with an HTTP/3 error code. */
   void (*close)(void *ctx, uint64_t h3_code, const char *reason);
+  /* How many of `want` bytes a write would take now under `limit` (as
+   * `write` counts). When fewer than `want`, the stream reports writable
+   * once room comes back. A closed stream reports `want`, so that the write
+   * that follows fails. Lets HTTP/3 size a DATA frame before writing it. */
+  size_t (*reserve)(void *ctx, int64_t sid, size_t want, size_t limit);
 } wt_h3_io;
 
 /* Upward interface: what HTTP/3 reports to the WebTransport layer. */
@@ -62,13 +67,18 @@ typedef struct wt_h3_handler {
   /* A request (server) or final response (client) header section. The
    * handler may take the fields by moving *h out and re-initialising it. */
   void (*on_headers)(void *ctx, int64_t sid, wt_h3_headers *h);
-  /* DATA frame payload bytes on a request stream. */
-  void (*on_data)(void *ctx, int64_t sid, const uint8_t *data, size_t len);
+  /* DATA frame payload bytes on a request stream. Returns how many of them
+   * the handler keeps and will credit later with wt_h3conn_consumed() (a
+   * request body read by the application); the rest is credited at once. */
+  size_t (*on_data)(void *ctx, int64_t sid, const uint8_t *data, size_t len);
   /* The peer finished its side of a request stream: cleanly (reset = 0) or
    * with RESET_STREAM(code). */
   void (*on_request_end)(void *ctx, int64_t sid, int reset, uint64_t code);
   /* The peer sent STOP_SENDING on a request stream. */
   void (*on_request_stop)(void *ctx, int64_t sid, uint64_t code);
+  /* Send-buffer room came back on a request stream (after a short
+   * wt_h3conn_write_data). */
+  void (*on_request_writable)(void *ctx, int64_t sid);
   /* A peer-opened WebTransport stream announced `session_id`. Return an
    * object to receive its events, or NULL after refusing it (the handler
    * resets/stops it; remaining input is discarded). */
@@ -125,10 +135,18 @@ int wt_h3conn_is_closed(const wt_h3conn *c);
 int wt_h3conn_goaway_received(const wt_h3conn *c);
 
 /* Output. Field lists are encoded with QPACK into one HEADERS frame. */
-int wt_h3conn_send_request(wt_h3conn *c, const wt_qpack_field *f, size_t n, int64_t *sid);
+/* Opens a request stream and sends its HEADERS (with FIN when `fin`: a
+ * request without a body). */
+int wt_h3conn_send_request(wt_h3conn *c, const wt_qpack_field *f, size_t n, int fin, int64_t *sid);
 int wt_h3conn_send_headers(wt_h3conn *c, int64_t sid, const wt_qpack_field *f, size_t n, int fin);
 /* DATA frame; all of it is queued (capsules are small and bounded). */
 int wt_h3conn_send_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin);
+/* Message body with backpressure: one DATA frame of as many bytes as keep
+ * the stream's buffered bytes within `limit` (the frame header may exceed
+ * it by a few bytes). Returns the payload bytes taken (FIN only if all
+ * were; `len` 0 with `fin` just ends the stream) or a WT_ERR_*. Taking
+ * fewer than `len` arms on_request_writable. */
+ssize_t wt_h3conn_write_data(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
 /* Opens a WebTransport stream for session_id and writes its header; later
  * events for it go to `up`. Returns 0 or WT_ERR_AGAIN (no stream credit). */
 int wt_h3conn_open_wt_stream(wt_h3conn *c, uint64_t session_id, int bidi, void *up, int64_t *sid);

@@ -809,6 +809,17 @@ ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, siz
   return (ssize_t)take;
 }
 
+size_t wt_qconn_stream_reserve(wt_qconn *q, int64_t sid, size_t want, size_t limit) {
+  qstream *s;
+  if (q->state != QC_ACTIVE || send_stream_get(q, sid, &s) || s->shut || s->reset_by_us || s->fin) return want;
+  uint64_t buffered = wt_sendq_buffered(&s->sq);
+  size_t room = buffered >= limit ? 0 : (size_t)(limit - buffered);
+  if (room >= want) return want;
+  s->want_writable = 1;
+  s->limit = limit;
+  return room;
+}
+
 int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code, uint64_t reliable) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
   if (!has_send_side(q->conn, sid)) return WT_ERR_INVALID_ARGUMENT;

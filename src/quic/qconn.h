@@ -97,6 +97,10 @@ ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, siz
 int wt_qconn_stream_reset(wt_qconn *q, int64_t sid, uint64_t code, uint64_t reliable);
 int wt_qconn_stream_stop(wt_qconn *q, int64_t sid, uint64_t code);
 void wt_qconn_stream_consumed(wt_qconn *q, int64_t sid, size_t n);
+/* How many of `want` bytes wt_qconn_stream_write would take now under
+ * `limit`; when fewer, the stream reports writable once room returns. A
+ * stream that cannot be written reports `want` (its write then fails). */
+size_t wt_qconn_stream_reserve(wt_qconn *q, int64_t sid, size_t want, size_t limit);
 /* Queues a datagram made of hdr + data, tagged for drop reports. Returns 0,
  * WT_ERR_AGAIN (queue full, refused), WT_ERR_TOO_LARGE or WT_ERR_CLOSED. */
 int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len,

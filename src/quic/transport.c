@@ -27,6 +27,7 @@
 #include "quic/transport_internal.h"
 #include "quic/udp.h"
 #include "util/url.h"
+#include "wt/router.h"
 #include "wt/wtconn.h"
 
 typedef struct tconn {
@@ -48,6 +49,7 @@ struct wt_transport {
   tconn *conns;
   tconn *pending;
   wt_stats stats;
+  wt_router router; /* server routes, read by every connection */
   volatile int stop;
   int shutting_down;
   int in_process;
@@ -94,7 +96,12 @@ static void io_close(void *ctx, uint64_t code, const char *reason) {
   mark_pending(c);
 }
 
-static const wt_h3_io h3_io = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_datagram, io_close};
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) {
+  return wt_qconn_stream_reserve(((tconn *)ctx)->q, sid, want, limit);
+}
+
+static const wt_h3_io h3_io = {NULL,        io_open,     io_write, io_reset, io_stop, io_consumed, io_datagram,
+                               io_close,    io_reserve};
 
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
@@ -201,6 +208,7 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .datagram_recv_queue = t->cfg.datagram_recv_queue,
       .datagram_recv_queue_bytes = t->cfg.datagram_recv_queue_bytes,
       .stats = &t->stats,
+      .router = &t->router,
       .max_buffered_streams = t->cfg.max_buffered_streams,
       .server_drafts = t->cfg.drafts ? t->cfg.drafts : WT_DRAFT_MASK_ALL,
       .pooling = t->cfg.pooling,
@@ -367,7 +375,13 @@ void wt_transport_free(wt_transport *t) {
   wt_udp_close(&t->udp);
   if (t->epfd >= 0) close(t->epfd);
   if (t->evfd >= 0) close(t->evfd);
+  wt_router_free(&t->router);
   free(t);
+}
+
+int wt_transport_route(wt_transport *t, const char *path, unsigned flags, wt_event_cb cb, void *user_data) {
+  if (!t) return WT_ERR_INVALID_ARGUMENT;
+  return wt_router_add(&t->router, path, flags, cb, user_data);
 }
 
 static uint16_t sockaddr_port(const struct sockaddr_storage *ss) {
@@ -550,39 +564,36 @@ static char *pool_key(const wt_url *u, const wt_connect_options *o) {
   return k;
 }
 
-static tconn *find_pooled(wt_transport *t, const char *key) {
+/* A plain request may share any live connection made the same way; a
+ * session only one whose server enabled WebTransport flow control. */
+static tconn *find_pooled(wt_transport *t, const char *key, int http) {
   for (tconn *c = t->conns; c; c = c->next)
     if (c->pool_key && strcmp(c->pool_key, key) == 0 && wt_qconn_get_state(c->q) == QC_ACTIVE &&
-        wt_conn_poolable(c->wc))
+        (http ? wt_conn_http_reusable(c->wc) : wt_conn_poolable(c->wc)))
       return c;
   return NULL;
 }
 
-int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
-  wt_connect_options defaults;
-  if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
-  if (!opts) {
-    wt_connect_options_init(&defaults);
-    opts = &defaults;
-  }
-  wt_url u;
+/* The connection a client session or request goes on: a pooled one when
+ * asked for and available, else a new one (*q, NULL when pooled, which the
+ * caller abandons if it fails afterwards). */
+static int client_conn(wt_transport *t, const wt_url *u, const wt_connect_options *opts, int http, tconn **out,
+                       wt_qconn **q) {
   wt_conn_client_opts copts;
   wt_tls_verify verify;
-  int rv = wt_url_parse(url, &u);
-  if (!rv) rv = draft_mask(opts->draft, &copts.draft_mask);
-  if (!rv) rv = fill_verify(opts, &u, &verify);
-  char *key = rv ? NULL : pool_key(&u, opts);
+  *q = NULL;
+  int rv = draft_mask(opts->draft, &copts.draft_mask);
+  if (!rv) rv = fill_verify(opts, u, &verify);
+  char *key = rv ? NULL : pool_key(u, opts);
   if (!rv && !key) rv = WT_ERR_NOMEM;
-  tconn *pooled = rv || !opts->pooled ? NULL : find_pooled(t, key);
-  if (pooled) {
-    rv = wt_conn_connect(pooled->wc, &u, opts, out);
+  *out = rv || !opts->pooled ? NULL : find_pooled(t, key, http);
+  if (*out) {
     free(key);
-    wt_url_free(&u);
-    return rv;
+    return 0;
   }
   struct sockaddr_storage remote, mapped, local;
   socklen_t rlen = 0, mlen = 0, llen = 0;
-  if (!rv) rv = resolve(t, &u, &remote, &rlen);
+  if (!rv) rv = resolve(t, u, &remote, &rlen);
   if (!rv && t->custom) {
     mapped = remote;
     mlen = rlen;
@@ -591,22 +602,55 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   } else if (!rv) {
     rv = wt_udp_route(&t->udp, (struct sockaddr *)&remote, rlen, &mapped, &mlen, &local, &llen);
   }
-  wt_qconn *q = NULL;
-  tconn *c = NULL;
   if (!rv)
     rv = wt_endpoint_connect(t->ep, (struct sockaddr *)&local, llen, (struct sockaddr *)&mapped, mlen, &verify,
-                             opts->ca_file, now_ns(t), &q);
-  if (!rv) rv = attach(t, q, &copts, &c);
+                             opts->ca_file, now_ns(t), q);
+  if (!rv) rv = attach(t, *q, &copts, out);
   if (!rv) {
-    c->pool_key = key;
+    (*out)->pool_key = key;
     key = NULL;
-    rv = wt_conn_connect(c->wc, &u, opts, out);
   }
   free(key);
-  /* A connection without a session is of no use: let the endpoint reap it. */
+  if (rv && *q) {
+    wt_endpoint_abandon(t->ep, *q);
+    *q = NULL;
+  }
+  return rv;
+}
+
+/* A client session (`method` NULL, into *session) or plain request (into
+ * *request) on a pooled or new connection. */
+static int dial(wt_transport *t, const char *url, const wt_connect_options *opts, const char *method,
+                const wt_http_header *headers, size_t n, wt_session **session, wt_http_request **request) {
+  wt_connect_options defaults;
+  if (!opts) {
+    wt_connect_options_init(&defaults);
+    opts = &defaults;
+  }
+  wt_url u;
+  tconn *c;
+  wt_qconn *q = NULL;
+  int rv = wt_url_parse(url, &u);
+  if (rv) return rv;
+  rv = client_conn(t, &u, opts, method != NULL, &c, &q);
+  if (!rv)
+    rv = method ? wt_http_start(c->wc, method, &u, headers, n, opts, request) : wt_conn_connect(c->wc, &u, opts, session);
+  /* A connection without a session or request is of no use: let the
+   * endpoint reap it. */
   if (rv && q) wt_endpoint_abandon(t->ep, q);
   wt_url_free(&u);
   return rv;
+}
+
+int wt_session_connect(wt_transport *t, const char *url, const wt_connect_options *opts, wt_session **out) {
+  if (!t || !url || !out) return WT_ERR_INVALID_ARGUMENT;
+  return dial(t, url, opts, NULL, NULL, 0, out, NULL);
+}
+
+int wt_http_request_send(wt_transport *t, const char *method, const char *url, const wt_http_header *headers,
+                         size_t n, const wt_connect_options *opts, wt_http_request **out) {
+  if (!t || !method || !url || !out) return WT_ERR_INVALID_ARGUMENT;
+  return dial(t, url, opts, method, headers, n, NULL, out);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -27,7 +27,9 @@
 #include "util/buf.h"
 #include "util/idmap.h"
 #include "util/log.h"
+#include "util/url.h"
 #include "webtransport.h"
+#include "wt/router.h"
 
 typedef struct wt_conn wt_conn;
 
@@ -70,7 +72,8 @@ typedef struct wt_conn_config {
   uint64_t max_field_section_size;
   uint64_t grease_seed;
   const wt_logger *log;
-  wt_stats *stats; /* the transport's counters; may be NULL */
+  wt_stats *stats;          /* the transport's counters; may be NULL */
+  const wt_router *router;  /* server: the transport's routes; may be NULL */
 } wt_conn_config;
 
 /* Adds to a counter of the transport, if it keeps any. */
@@ -218,6 +221,38 @@ struct wt_conn {
   uint64_t goaway_sent_id;  /* server: requests at or above this are refused */
   wt_idmap ending;          /* CONNECT streams whose end (FIN or reset) the peer may not have yet */
   int fc_enabled;           /* both sides announced WebTransport flow control */
+  /* plain HTTP requests (http.c) */
+  wt_idmap http;                /* by request stream ID, once on the wire */
+  wt_http_request *http_all;    /* every live one, including unsent client requests */
+  wt_http_request *dirty_http;
+};
+
+/* One plain HTTP exchange on a request stream (http.c). */
+struct wt_http_request {
+  wt_conn *conn;
+  int64_t id; /* -1 on a client until sent */
+  uint8_t is_server;
+  uint8_t sent;        /* client: HEADERS on the wire; server: response started */
+  uint8_t fin_pending; /* client: finished before the request went out */
+  uint8_t no_body_out; /* our message may carry no body (response to HEAD, 204, 304) */
+  uint8_t send_done;   /* our FIN went out, or our side was aborted */
+  uint8_t fin_received, recv_done;
+  uint8_t announced; /* the application has seen it */
+  int error;         /* WT_ERR_* once aborted */
+  uint64_t code;     /* HTTP/3 error code of the abort, if any */
+  char detail[128];
+  int64_t out_length; /* content-length we announced, or -1 */
+  uint64_t out_sent;
+  wt_h3_headers fields; /* server: the request; client: the response */
+  wt_h3_headers out;    /* client: the request we send */
+  wt_buf rbuf;                    /* body from the peer, not yet read (not yet credited) */
+  uint32_t pending;
+  uint8_t dirty;
+  wt_http_request *dirty_next;
+  wt_event_cb cb;
+  void *cb_user_data;
+  void *context;
+  wt_http_request *prev, *next; /* conn's http_all */
 };
 
 /* A server-side session request, as the request hook sees it. */
@@ -252,6 +287,32 @@ void wt_conn_track_end(wt_conn *c, int64_t sid);
 /* Resets and stops a request (CONNECT) stream with an HTTP/3 or
  * WebTransport error code, and keeps the connection until that arrives. */
 void wt_conn_abort_request(wt_conn *c, int64_t sid, uint64_t code);
+/* Answers a request with a bodiless status (and an `allow` field when not
+ * NULL), and stops reading it (RFC 9114 §4.1: H3_NO_ERROR). */
+void wt_conn_refuse(wt_conn *c, int64_t sid, int status, const char *allow, const char *why);
+/* Delivers an event to `cb` (or the connection's default callback). */
+void wt_conn_emit(wt_conn *c, wt_event_cb cb, void *user_data, wt_event *ev);
+
+/* http.c: plain requests. The on_* return nonzero when `sid` was theirs. */
+void wt_http_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h);
+int wt_http_on_response(wt_conn *c, int64_t sid, wt_h3_headers *h);
+/* Returns the bytes kept for the application (credited when read). */
+size_t wt_http_on_data(wt_conn *c, int64_t sid, const uint8_t *data, size_t len);
+int wt_http_on_end(wt_conn *c, int64_t sid, int reset, uint64_t code);
+int wt_http_on_stop(wt_conn *c, int64_t sid, uint64_t code);
+void wt_http_on_writable(wt_conn *c, int64_t sid);
+/* Client: sends requests that waited for the server's SETTINGS. */
+void wt_http_on_settings(wt_conn *c);
+void wt_http_on_closed(wt_conn *c, int err, const char *detail);
+/* Delivers pending events; frees finished requests. */
+void wt_http_dispatch(wt_conn *c);
+/* Frees every request without events. */
+void wt_http_free_all(wt_conn *c);
+/* Client: a request on this connection (see wt_http_request_send). */
+int wt_http_start(wt_conn *c, const char *method, const wt_url *u, const wt_http_header *hdrs, size_t n,
+                  const wt_connect_options *opts, wt_http_request **out);
+/* Client: nonzero if plain requests may still go on this connection. */
+int wt_conn_http_reusable(const wt_conn *c);
 
 /* stream.c */
 wt_stream *wt_stream_new(wt_conn *c, wt_session *s, int64_t sid, int bidi, int local);

@@ -79,6 +79,7 @@ int wt_conn_new(const wt_conn_config *cfg, const wt_conn_client_opts *copts, con
   wt_idmap_init(&c->sessions);
   wt_idmap_init(&c->gone);
   wt_idmap_init(&c->ending);
+  wt_idmap_init(&c->http);
   c->draft_mask = copts ? copts->draft_mask : WT_DRAFT_MASK_ALL;
   if (cfg->is_server && cfg->server_drafts) c->draft_mask = cfg->server_drafts;
   c->goaway_sent_id = UINT64_MAX;
@@ -122,6 +123,7 @@ void wt_conn_free(wt_conn *c) {
     wt_session_free(s);
   }
   free_early(c);
+  wt_http_free_all(c);
   wt_idmap_free(&c->sessions);
   wt_idmap_free(&c->gone);
   wt_idmap_free(&c->ending);
@@ -134,7 +136,9 @@ void wt_conn_wake(wt_conn *c) {
 }
 
 /* A pooled connection (flow control on) stays for the next session. */
-int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->ending.count == 0 && !c->fc_enabled; }
+int wt_conn_finished(const wt_conn *c) {
+  return c->had_session && !c->all && !c->http_all && c->ending.count == 0 && !c->fc_enabled;
+}
 
 /* ------------------------------------------------------------------------ */
 /* Event marking and dispatch                                               */
@@ -160,12 +164,18 @@ void wt_conn_mark_stream(wt_stream *st, uint32_t ev) {
   }
 }
 
-static void emit(wt_session *s, wt_event *ev) {
-  wt_event_cb cb = s->cb ? s->cb : s->conn->cfg.on_event;
-  void *ud = s->cb ? s->cb_user_data : s->conn->cfg.event_user_data;
-  ev->session = s;
+void wt_conn_emit(wt_conn *c, wt_event_cb cb, void *user_data, wt_event *ev) {
+  if (!cb) {
+    cb = c->cfg.on_event;
+    user_data = c->cfg.event_user_data;
+  }
   if (!ev->detail) ev->detail = "";
-  if (cb) cb(ev, ud);
+  if (cb) cb(ev, user_data);
+}
+
+static void emit(wt_session *s, wt_event *ev) {
+  ev->session = s;
+  wt_conn_emit(s->conn, s->cb, s->cb_user_data, ev);
 }
 
 static int take(uint32_t *pending, uint32_t bit) {
@@ -281,6 +291,8 @@ void wt_conn_dispatch(wt_conn *c) {
       c->dirty_streams = st->dirty_next;
       st->dirty = 0;
       deliver_stream(st);
+    } else if (c->dirty_http) {
+      wt_http_dispatch(c);
     } else {
       return;
     }
@@ -309,24 +321,26 @@ static void free_protocols(wt_request *r) {
   r->nprotocols = 0;
 }
 
-static int send_status(wt_conn *c, int64_t sid, int status, const char *protocol_field, int fin) {
+/* A status with one optional field (wt-protocol on a 2xx, allow on a 405). */
+static int send_status(wt_conn *c, int64_t sid, int status, const char *name, const char *value, int fin) {
   char st[4];
   snprintf(st, sizeof(st), "%03d", status);
-  wt_qpack_field f[2] = {{":status", 7, st, 3}, {"wt-protocol", 11, protocol_field, 0}};
+  wt_qpack_field f[2] = {{":status", 7, st, 3}, {name, 0, value, 0}};
   size_t n = 1;
-  if (protocol_field) {
-    f[1].value_len = strlen(protocol_field);
+  if (value) {
+    f[1].name_len = strlen(name);
+    f[1].value_len = strlen(value);
     n = 2;
   }
   return wt_h3conn_send_headers(c->h3, sid, f, n, fin);
 }
 
-/* Refuses a request with a status; the client's remaining request bytes
- * are not needed (RFC 9114 §4.1: STOP_SENDING with H3_NO_ERROR). */
-static void refuse(wt_conn *c, int64_t sid, int status, const char *why) {
+/* The client's remaining request bytes are not needed (RFC 9114 §4.1:
+ * STOP_SENDING with H3_NO_ERROR). */
+void wt_conn_refuse(wt_conn *c, int64_t sid, int status, const char *allow, const char *why) {
   WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
   /* The connection is not finished before the client has the answer. */
-  if (send_status(c, sid, status, NULL, 1) == 0) wt_conn_track_end(c, sid);
+  if (send_status(c, sid, status, "allow", allow, 1) == 0) wt_conn_track_end(c, sid);
   wt_h3conn_stop_sending(c->h3, sid, H3_NO_ERROR);
   wt_conn_wake(c);
 }
@@ -405,12 +419,16 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     free_protocols(&req);
   }
   preselect_protocol(c, &req);
+  /* A WebTransport route accepts without a hook and names the callback. */
+  const wt_route *rt = wt_router_match(c->cfg.router, s->path);
+  if (rt && !(rt->flags & WT_ROUTE_WEBTRANSPORT)) rt = NULL;
+  if (rt && rt->cb) wt_request_set_callback(&req, rt->cb, rt->user_data);
   int status = origin_allowed(c, s) ? 0 : 403;
-  if (!status) status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : 404;
+  if (!status) status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : rt ? 200 : 404;
   if (status < 200 || status > 599) status = 500;
   if (status >= 300) {
     WT_STAT(c, sessions_refused, 1);
-    refuse(c, (int64_t)s->id, status, "refused by the request hook");
+    wt_conn_refuse(c, (int64_t)s->id, status, NULL, "refused by the request hook");
     s->close_http_status = status;
     free_protocols(&req);
     wt_session_terminate(s, 0, 0, NULL, 0, 0, "refused");
@@ -428,7 +446,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     s->cb_user_data = req.cb_user_data;
   }
   free_protocols(&req);
-  send_status(c, (int64_t)s->id, status, proto.len ? (const char *)proto.data : NULL, 0);
+  send_status(c, (int64_t)s->id, status, "wt-protocol", proto.len ? (const char *)proto.data : NULL, 0);
   wt_buf_free(&proto);
   s->state = WS_OPEN;
   wt_flow_init(s);
@@ -445,19 +463,20 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
 }
 
 static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
-  /* Anything but a WebTransport request (a GET, a plain CONNECT, a
-   * WebSocket extended CONNECT) is a method this server does not allow. */
-  if (strcmp(h->method, "CONNECT") != 0 || !h->protocol || !known_protocol_token(h->protocol)) {
-    refuse(c, sid, 405, "only WebTransport (extended CONNECT) requests are served");
-    return;
-  }
-  if (strcmp(h->scheme, "https") != 0) {
-    refuse(c, sid, 400, ":scheme is not https");
-    return;
-  }
   /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
   if ((uint64_t)sid >= c->goaway_sent_id) {
     wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
+    return;
+  }
+  /* Anything but a WebTransport request (a GET, a plain CONNECT, a
+   * WebSocket extended CONNECT) is for the routes of plain HTTP. */
+  if (strcmp(h->method, "CONNECT") != 0 || !h->protocol || !known_protocol_token(h->protocol)) {
+    if ((uint64_t)sid + 4 > c->next_request_id) c->next_request_id = (uint64_t)sid + 4;
+    wt_http_on_request(c, sid, h);
+    return;
+  }
+  if (strcmp(h->scheme, "https") != 0) {
+    wt_conn_refuse(c, sid, 400, NULL, ":scheme is not https");
     return;
   }
   /* Requests waiting for the client's SETTINGS are bounded too. */
@@ -468,7 +487,7 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   if ((uint64_t)sid + 4 > c->next_request_id) c->next_request_id = (uint64_t)sid + 4;
   wt_session *s = wt_session_new(c, 1);
   if (!s) {
-    refuse(c, sid, 503, "out of memory");
+    wt_conn_refuse(c, sid, 503, NULL, "out of memory");
     return;
   }
   s->id = (uint64_t)sid;
@@ -569,7 +588,7 @@ static void client_send_connect(wt_conn *c, wt_session *s) {
   wt_qpack_field f[8];
   int n = build_connect_fields(s, s->draft == 15 ? "webtransport-h3" : "webtransport", &protos, f);
   int64_t sid;
-  int rv = wt_h3conn_send_request(c->h3, f, (size_t)n, &sid);
+  int rv = wt_h3conn_send_request(c->h3, f, (size_t)n, 0, &sid);
   wt_buf_free(&protos);
   if (rv) {
     wt_session_terminate(s, 0, 0, NULL, 0, rv, "cannot open the CONNECT stream");
@@ -654,6 +673,7 @@ static void h_on_settings(void *ctx) {
   c->settings_seen = 1;
   log_peer_settings(c, wt_h3conn_peer_settings(c->h3));
   c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
+  if (!c->cfg.is_server) wt_http_on_settings(c);
   for (wt_session *s = c->all, *next; s; s = next) {
     next = s->next_all;
     if (s->state == WS_WAIT_SETTINGS)
@@ -680,12 +700,19 @@ static void h_on_headers(void *ctx, int64_t sid, wt_h3_headers *h) {
     return;
   }
   wt_session *s = session_by_id(c, (uint64_t)sid);
-  if (s && s->state == WS_REQUESTED) client_on_response(c, s, h);
+  if (s && s->state == WS_REQUESTED)
+    client_on_response(c, s, h);
+  else if (!s)
+    wt_http_on_response(c, sid, h);
 }
 
-static void h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len) {
+static size_t h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len) {
   wt_conn *c = ctx;
   wt_session *s = session_by_id(c, (uint64_t)sid);
+  if (!s) {
+    size_t kept = wt_http_on_data(c, sid, data, len);
+    if (kept) return kept;
+  }
   if (s && s->state == WS_OPEN) {
     wt_session_feed_capsules(s, data, len);
   } else if (s && s->state == WS_WAIT_SETTINGS) {
@@ -702,10 +729,12 @@ static void h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len) {
     wt_conn_abort_request(c, sid, H3_MESSAGE_ERROR);
     wt_idmap_put(&c->gone, (uint64_t)sid, GONE_ENDED);
   }
+  return 0;
 }
 
 static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   wt_conn *c = ctx;
+  if (wt_http_on_end(c, sid, reset, code)) return;
   wt_session *s = session_by_id(c, (uint64_t)sid);
   if (!s || s->state == WS_CLOSED) return;
   s->fin_received = !reset;
@@ -723,8 +752,11 @@ static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   }
 }
 
+static void h_on_request_writable(void *ctx, int64_t sid) { wt_http_on_writable(ctx, sid); }
+
 static void h_on_request_stop(void *ctx, int64_t sid, uint64_t code) {
   wt_conn *c = ctx;
+  if (wt_http_on_stop(c, sid, code)) return;
   wt_session *s = session_by_id(c, (uint64_t)sid);
   if (!s || s->state == WS_CLOSED) return;
   /* RFC 9114 §4.1.1: a server that needs no more of the request says so
@@ -854,6 +886,7 @@ static const wt_h3_handler handler_table = {
     .on_data = h_on_data,
     .on_request_end = h_on_request_end,
     .on_request_stop = h_on_request_stop,
+    .on_request_writable = h_on_request_writable,
     .on_wt_stream = h_on_wt_stream,
     .on_wt_data = h_on_wt_data,
     .on_wt_reset = h_on_wt_reset,
@@ -987,6 +1020,7 @@ void wt_conn_on_datagram_dropped(wt_conn *c, uint64_t tag) {
 
 void wt_conn_on_closed(wt_conn *c, int err, const char *detail) {
   c->closed = 1;
+  wt_http_on_closed(c, err, detail);
   /* A clean close came from the peer; errors (timeouts, TLS, protocol) are
    * reported as local ends with their cause. */
   for (wt_session *s = c->all; s; s = s->next_all) {

@@ -11,8 +11,6 @@
  */
 #include <arpa/inet.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "certgen.h"
@@ -26,32 +24,7 @@ static echo_server SV;
 static check_client CL;
 static char url[128];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* Runs both transports until done() or the deadline. Returns done(). */
-static int run_until(int (*done)(void), double seconds) {
-  int ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv), &ev);
-  if (cli != srv) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
-  double end = now_s() + seconds;
-  int ok = 0;
-  while (!(ok = done()) && now_s() < end) {
-    int a = wt_transport_timeout_ms(srv), b = wt_transport_timeout_ms(cli);
-    int t = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-    if (t < 0 || t > 20) t = 20;
-    struct epoll_event out[2];
-    epoll_wait(ep, out, 2, t);
-    wt_transport_process(srv);
-    if (cli != srv) wt_transport_process(cli);
-  }
-  close(ep);
-  return ok;
-}
+static int run_until(int (*done)(void), double seconds) { return testapp_run_until(srv, cli, done, seconds); }
 
 /* The server's last "peer SETTINGS" debug line; other lines are dropped. */
 static char settings_line[1024];
@@ -147,10 +120,10 @@ static void close_and_wait(uint32_t code, const char *reason) {
 static void bidi_echo_of_4_mib_is_byte_exact(void) {
   start(1);
   CHECK_EQ(connect_with("/echo", NULL), 0);
-  double t0 = now_s();
+  double t0 = testapp_now();
   add_check(1, 4 << 20);
   CHECK(run_until(checks_done, 30));
-  double dt = now_s() - t0;
+  double dt = testapp_now() - t0;
   CHECK(!CL.checks[0].bad);
   CHECK_EQ(CL.checks[0].got, 4 << 20);
   printf("  4 MiB bidi echo verified in %.1f ms (%.0f Mbit/s each way)\n", dt * 1e3, 4 * 8.0 * 1.048576 / dt);
@@ -488,9 +461,9 @@ static void vanished_peer_is_reaped_by_idle_timeout(void) {
   /* From here on only the server runs: the client is silent. */
   wt_transport *client_side = cli;
   cli = srv;
-  double t0 = now_s();
+  double t0 = testapp_now();
   CHECK(run_until(server_session_gone, 5));
-  double dt = now_s() - t0;
+  double dt = testapp_now() - t0;
   printf("  server noticed the silent client after %.0f ms (idle timeout 300 ms)\n", dt * 1e3);
   CHECK(dt < 2.0);
   cli = client_side;
@@ -829,9 +802,9 @@ static void server_shutdown_drains_and_refuses_newcomers(void) {
   CHECK(run_until(checks_done, 5));
   CHECK(!check_client_failed(&CL));
   /* A newcomer on its own connection. */
-  double t0 = now_s();
+  double t0 = testapp_now();
   CHECK_EQ(connect_second(), 0);
-  double dt = now_s() - t0;
+  double dt = testapp_now() - t0;
   CHECK(CL2.closed && !CL2.ready);
   CHECK(CL2.error != 0);
   printf("  newcomer refused after %.1f ms: %s\n", dt * 1e3, CL2.detail);

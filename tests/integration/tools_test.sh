@@ -59,5 +59,34 @@ check "insecure mode" 0 "all checks passed" -- "$url" --insecure --message x
 check "unknown path" 1 "refused the session with HTTP 404" -- "https://localhost:$port/nope" --cert-hash "$hash" --message x
 check "nothing listening" 1 "FAILED" -- "https://localhost:1/echo" --cert-hash "$hash" --message x --timeout 2
 
+
+# Plain HTTP/3: wt-server --root serves files, wt-client --get/--post.
+root="$work/root"
+mkdir -p "$root/sub"
+echo '<h1>hi</h1>' >"$root/index.html"
+head -c 3145728 /dev/urandom >"$root/sub/big.bin"
+echo secret >"$work/secret.txt"
+"$server" --port 0 --root "$root" >"$work/files.out" 2>"$work/files.err" &
+fpid=$!
+trap 'kill $spid $fpid 2>/dev/null; wait $spid $fpid 2>/dev/null; rm -rf "$work"' EXIT
+for _ in $(seq 50); do grep -q '^serving files' "$work/files.out" && break; sleep 0.1; done
+fport=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/files.out")
+fhash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/files.out")
+furl="https://localhost:$fport"
+check "GET index.html" 0 "-> 200" -- --get "$furl/" --cert-hash "$fhash" -o "$work/index.got"
+check "GET 3 MiB file" 0 "received 3145728 bytes" -- --get "$furl/sub/big.bin" --cert-hash "$fhash" -o "$work/big.got"
+if cmp -s "$root/sub/big.bin" "$work/big.got" && cmp -s "$root/index.html" "$work/index.got"; then
+  echo "ok   downloaded files are identical"; passed=$((passed + 1))
+else
+  echo "FAIL downloaded files differ"; failed=$((failed + 1))
+fi
+check "GET missing file" 1 "-> 404" -- --get "$furl/nope.html" --cert-hash "$fhash"
+check "POST to static files" 1 "-> 405" -- --post "$work/secret.txt" "$furl/index.html" --cert-hash "$fhash"
+for p in '/../secret.txt' '/%2e%2e/secret.txt' '/%2E%2e/secret.txt' '/..%2fsecret.txt' '/sub/%2e%2e/%2e%2e/secret.txt' \
+         '/%252e%252e/secret.txt' '/..%5csecret.txt' '/x%00.html'; do
+  check "traversal $p refused" 1 "-> 404" -- --get "$furl$p" --cert-hash "$fhash"
+done
+check "WebTransport still served beside --root" 0 "all checks passed" -- "$furl/echo" --cert-hash "$fhash" --message hi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -121,4 +121,12 @@ int check_client_failed(const check_client *c);
 /* The byte a check with `seed` sends at `offset`. */
 uint8_t testapp_byte(uint64_t seed, uint64_t offset);
 
+/* ---- driving two real transports in one thread ---- */
+
+/* Monotonic seconds. */
+double testapp_now(void);
+/* Runs transports `a` and `b` (the same one is fine) in the embeddable mode
+ * until done() or `seconds` pass. Returns done(). */
+int testapp_run_until(wt_transport *a, wt_transport *b, int (*done)(void), double seconds);
+
 #endif

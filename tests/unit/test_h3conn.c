@@ -75,7 +75,10 @@ static void h_headers(void *ctx, int64_t sid, wt_h3_headers *h) {
   if (h->path) snprintf(R.path, sizeof(R.path), "%s", h->path);
   R.status = h->status;
 }
-static void h_data(void *ctx, int64_t sid, const uint8_t *d, size_t n) { R.data_len += n; }
+static size_t h_data(void *ctx, int64_t sid, const uint8_t *d, size_t n) {
+  R.data_len += n;
+  return 0;
+}
 static void h_req_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   R.request_end_calls++;
   R.request_end_reset = reset;
@@ -98,10 +101,27 @@ static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) 
 }
 static void h_credit(void *ctx, int bidi) {}
 
-static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
-static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,    h_req_end,
-                                h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop, h_wt_void,
-                                h_wt_void,  h_wt_void,   h_dgram,   h_credit};
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) { return want; }
+
+static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
+static void h_req_writable(void *ctx, int64_t sid) {}
+
+static const wt_h3_handler H = {.on_settings = h_settings,
+                                .on_goaway = h_goaway,
+                                .on_headers = h_headers,
+                                .on_data = h_data,
+                                .on_request_end = h_req_end,
+                                .on_request_stop = h_req_stop,
+                                .on_request_writable = h_req_writable,
+                                .on_wt_stream = h_wt_stream,
+                                .on_wt_data = h_wt_data,
+                                .on_wt_reset = h_wt_reset,
+                                .on_wt_stop = h_wt_stop,
+                                .on_wt_writable = h_wt_void,
+                                .on_wt_acked = h_wt_void,
+                                .on_wt_closed = h_wt_void,
+                                .on_datagram = h_dgram,
+                                .on_stream_credit = h_credit};
 
 static void setup(int is_server) {
   for (int i = 0; i < MAXS; i++)
@@ -381,6 +401,37 @@ static void request_streams(void) {
   wt_buf_free(&b);
 }
 
+/* RFC 9114 §4.1.2: DATA that does not add up to content-length (more, or
+ * fewer by the FIN) is a malformed request: H3_MESSAGE_ERROR on the
+ * stream, the request reported ended by reset. A matching body is fine. */
+static void content_length_mismatch_is_message_error(void) {
+  static const char *const req[] = {":method", "POST", ":scheme", "https", ":authority", "a", ":path", "/",
+                                    "content-length", "3", NULL};
+  static const char *const data[] = {"00 02 6162", "00 04 61626364", "00 03 616263"};
+  static const int fin[] = {1, 0, 1};
+  static const int ok[] = {0, 0, 1};
+  for (size_t i = 0; i < 3; i++) {
+    wt_buf b;
+    wt_buf_init(&b);
+    headers_frame(&b, req);
+    setup(1);
+    feed_buf(0, &b, 0);
+    wt_buf_free(&b);
+    feed_hex(0, data[i], fin[i]);
+    CHECK(!R.closed);
+    CHECK_EQ(R.headers_calls, 1);
+    if (ok[i]) {
+      CHECK_EQ(R.nresets, 0);
+      CHECK_EQ(R.data_len, 3);
+      CHECK_EQ(R.request_end_reset, 0);
+    } else {
+      CHECK_EQ(R.nresets, 1);
+      CHECK_EQ(R.reset_code[0], H3_MESSAGE_ERROR);
+      CHECK_EQ(R.request_end_reset, 1);
+    }
+  }
+}
+
 static void malformed_requests_are_stream_errors(void) {
   static const char *const cases[][12] = {
       {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":path", "/", NULL},
@@ -433,7 +484,7 @@ static void client_reads_responses(void) {
   setup(0);
   static const wt_qpack_field req[] = {{":method", 7, "CONNECT", 7}};
   int64_t sid;
-  CHECK_EQ(wt_h3conn_send_request(C, req, 1, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(C, req, 1, 0, &sid), 0);
   CHECK_EQ(sid, 0);
   wt_buf b;
   wt_buf_init(&b);
@@ -446,7 +497,7 @@ static void client_reads_responses(void) {
   CHECK_EQ(R.status, 200);
   wt_buf_free(&b);
   setup(0);
-  CHECK_EQ(wt_h3conn_send_request(C, req, 1, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(C, req, 1, 0, &sid), 0);
   wt_buf_init(&b);
   const char *const bad[] = {":status", "2000", NULL};
   headers_frame(&b, bad);
@@ -516,6 +567,7 @@ int main(void) {
   RUN(webtransport_streams_and_datagrams);
   RUN(request_streams);
   RUN(malformed_requests_are_stream_errors);
+  RUN(content_length_mismatch_is_message_error);
   RUN(oversized_headers_are_refused_with_excessive_load);
   RUN(client_reads_responses);
   RUN(writes_wt_stream_headers_and_datagrams);

@@ -10,6 +10,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "h3/headers.h"
+#include "h3/huffman.h"
 #include "h3/qpack.h"
 #include "test.h"
 #include "webtransport.h"
@@ -145,6 +147,82 @@ static int feed_bytewise(int is_decoder_stream, const char *hex, size_t *at) {
   /* The same input in one piece must agree. */
   wt_qpack_inst_reader_init(&r, is_decoder_stream);
   return wt_qpack_inst_reader_feed(&r, buf, n) == 0 ? 0 : -998;
+}
+
+/* ---- a browser's request ---- */
+
+/* Appends a string literal with the H bit at `hbit`, `prefix` bits for
+ * its length, Huffman-coded when `huff`. */
+static size_t put_string(uint8_t *p, uint8_t pattern, uint8_t hbit, unsigned prefix, const char *s, int huff) {
+  size_t len = strlen(s), n;
+  if (!huff) {
+    n = put_prefixed(p, pattern, prefix, len);
+    memcpy(p + n, s, len);
+    return n + len;
+  }
+  size_t hl = wt_huffman_encoded_len((const uint8_t *)s, len);
+  n = put_prefixed(p, pattern | hbit, prefix, hl);
+  return n + wt_huffman_encode(p + n, (const uint8_t *)s, len);
+}
+
+/* What Firefox sends for a page (15 fields), encoded the ways browsers'
+ * QPACK encoders mix without a dynamic table: static references, literals
+ * with a static name reference (Huffman and raw values), and literal names
+ * (Huffman and raw); decoded field by field and accepted as a request. */
+static void test_decode_browser_request(void) {
+  static const char *const want[][2] = {
+      {":method", "GET"},
+      {":scheme", "https"},
+      {":authority", "localhost:4433"},
+      {":path", "/"},
+      {"user-agent", "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"},
+      {"accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"},
+      {"accept-language", "en-US,en;q=0.5"},
+      {"accept-encoding", "gzip, deflate, br"},
+      {"upgrade-insecure-requests", "1"},
+      {"sec-fetch-dest", "document"},
+      {"sec-fetch-mode", "navigate"},
+      {"sec-fetch-site", "none"},
+      {"sec-fetch-user", "?1"},
+      {"priority", "u=0, i"},
+      {"te", "trailers"},
+  };
+  uint8_t buf[2048], *p = buf;
+  *p++ = 0; /* Required Insert Count 0 */
+  *p++ = 0; /* Delta Base 0 */
+  static const unsigned indexed[] = {17, 23};
+  for (size_t i = 0; i < 2; i++)
+    p += put_prefixed(p, 0xc0, 6, indexed[i]); /* indexed, static (T=1) */
+  p += put_prefixed(p, 0x50, 4, 0);            /* :authority by name reference, raw value */
+  p += put_string(p, 0x00, 0x80, 7, want[2][1], 0);
+  p += put_prefixed(p, 0xc0, 6, 1); /* :path / */
+  static const unsigned name_refs[] = {95, 29, 72};
+  for (size_t i = 0; i < 3; i++) {
+    p += put_prefixed(p, 0x50, 4, name_refs[i]); /* name reference, Huffman value */
+    p += put_string(p, 0x00, 0x80, 7, want[4 + i][1], 1);
+  }
+  p += put_prefixed(p, 0xc0, 6, 31); /* accept-encoding: gzip, deflate, br */
+  p += put_prefixed(p, 0xc0, 6, 94); /* upgrade-insecure-requests: 1 */
+  for (size_t i = 9; i < 15; i++) {
+    int huff = i % 2; /* literal names, alternately Huffman and raw */
+    p += put_string(p, 0x20, 0x08, 3, want[i][0], huff);
+    p += put_string(p, 0x00, 0x80, 7, want[i][1], !huff);
+  }
+  collector *c = new_collector();
+  CHECK(c);
+  int rv = wt_qpack_decode(buf, (size_t)(p - buf), 16384, collect, c);
+  int ok = rv == 0 && c->n == 15 && c->terminated;
+  for (size_t i = 0; ok && i < 15; i++)
+    ok = field_is(c, i, want[i][0], want[i][1]);
+  wt_h3_headers h;
+  wt_h3_headers_init(&h);
+  for (size_t i = 0; ok && i < 15; i++)
+    ok = wt_h3_headers_add(&h, want[i][0], strlen(want[i][0]), want[i][1], strlen(want[i][1])) == 0;
+  const char *why = NULL;
+  if (ok) ok = wt_h3_headers_check_request(&h, 1, &why) == 0 && strcmp(h.method, "GET") == 0;
+  wt_h3_headers_free(&h);
+  free(c);
+  CHECK(ok);
 }
 
 /* ---- static table ---- */
@@ -539,6 +617,7 @@ int main(void) {
   RUN(test_roundtrip_responses);
   RUN(test_roundtrip_long_and_binary_values);
   RUN(test_decode_literal_names_and_huffman);
+  RUN(test_decode_browser_request);
   RUN(test_decode_n_bit_and_delta_base);
   RUN(test_decode_empty_section);
   RUN(test_decode_integer_limits);

@@ -51,7 +51,8 @@ struct side {
   app_fn app;
   int status; /* server: what on_request answers */
   const char *select;
-  int nev[16];
+  int nev[32];
+  size_t consumed[256]; /* credit returned per stream */
   wt_session *s;
   uint32_t close_code_seen;
   char reason[2048];
@@ -128,7 +129,7 @@ static int io_stop(void *ctx, int64_t sid, uint64_t code) {
   push(!sd->idx, E_STOP, sid, NULL, 0, 0, code);
   return 0;
 }
-static void io_consumed(void *ctx, int64_t sid, size_t n) {}
+static void io_consumed(void *ctx, int64_t sid, size_t n) { ((side *)ctx)->consumed[sid] += n; }
 static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, size_t n, uint64_t tag) {
   side *sd = ctx;
   uint8_t buf[2048];
@@ -137,6 +138,13 @@ static int io_dgram(void *ctx, const uint8_t *h, size_t hl, const uint8_t *d, si
   memcpy(buf + hl, d, n);
   push(!sd->idx, E_DGRAM, -1, buf, hl + n, 0, 0);
   return 0;
+}
+static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) {
+  side *sd = ctx;
+  size_t room = sd->inflight[sid] >= limit ? 0 : limit - sd->inflight[sid];
+  if (room >= want) return want;
+  sd->want_writable[sid] = 1;
+  return room;
 }
 static void io_close(void *ctx, uint64_t code, const char *reason) {
   side *sd = ctx;
@@ -193,6 +201,8 @@ static wt_origin_cb origin_hook;
 static uint64_t pool_max_data = 10000;
 static unsigned server_mask; /* 0: the server offers every generation */
 static uint32_t pool_max_streams = 2;
+/* The server's routes for the next setup() (NULL: none). */
+static const wt_router *routes;
 
 static void setup(unsigned client_mask, uint32_t send_buffer) {
   while (q_head) {
@@ -233,8 +243,9 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .max_sessions = 4,
                           .session_max_data = pool_max_data,
                           .session_max_streams_bidi = pool_max_streams,
-                          .session_max_streams_uni = pool_max_streams};
-    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+                          .session_max_streams_uni = pool_max_streams,
+                          .router = i ? routes : NULL};
+    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
     wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
@@ -464,7 +475,7 @@ static void plain_requests_get_405(void) {
   static const wt_qpack_field get[] = {
       {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":authority", 10, "a", 1}, {":path", 5, "/echo", 5}};
   int64_t sid;
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, get, 4, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 405);
   static const wt_qpack_field ws[] = {{":method", 7, "CONNECT", 7},
@@ -472,7 +483,7 @@ static void plain_requests_get_405(void) {
                                       {":scheme", 7, "https", 5},
                                       {":authority", 10, "a", 1},
                                       {":path", 5, "/echo", 5}};
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, ws, 5, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, ws, 5, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 405); /* not WebTransport */
   static const wt_qpack_field http[] = {{":method", 7, "CONNECT", 7},
@@ -480,7 +491,7 @@ static void plain_requests_get_405(void) {
                                         {":scheme", 7, "http", 4},
                                         {":authority", 10, "a", 1},
                                         {":path", 5, "/echo", 5}};
-  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, http, 5, &sid), 0);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, http, 5, 0, &sid), 0);
   pump();
   CHECK_EQ(response_status(sid), 400);
   CHECK(!S[0].closed && !S[1].closed);
@@ -1153,6 +1164,220 @@ static void client_bounds_what_arrives_before_the_response(void) {
   CHECK_EQ(S[0].nev[WT_EV_SESSION_DATAGRAM], 1);
 }
 
+/* ---- plain HTTP requests ---- */
+
+/* The server's HTTP application: answers /body with `http_body_len` bytes
+ * (written as room allows), reads request bodies only when asked. */
+static size_t http_body_len, http_written;
+static int http_read_body, http_closed_error, http_closed;
+static wt_http_request *http_last;
+static uint8_t http_big[1 << 16];
+
+static void http_server_app(const wt_event *ev, void *ud) {
+  wt_http_request *r = ev->http;
+  if (ev->type == WT_EV_HTTP_REQUEST) {
+    http_last = r;
+    if (strcmp(wt_http_request_path(r), "/body") == 0) {
+      http_written = 0;
+      CHECK_EQ(wt_http_request_respond(r, 200, NULL, 0, 0), 0);
+    }
+  }
+  if ((ev->type == WT_EV_HTTP_REQUEST || ev->type == WT_EV_HTTP_WRITABLE) &&
+      strcmp(wt_http_request_path(r), "/body") == 0) {
+    ssize_t n;
+    while (http_written < http_body_len &&
+           (n = wt_http_request_write(r, http_big, http_body_len - http_written, 1)) > 0)
+      http_written += (size_t)n;
+  }
+  if (ev->type == WT_EV_HTTP_READABLE && http_read_body) {
+    uint8_t buf[4096];
+    int fin = 0;
+    while (wt_http_request_read(r, buf, sizeof(buf), &fin) > 0) {
+    }
+  }
+  if (ev->type == WT_EV_HTTP_CLOSED) {
+    http_closed++;
+    http_closed_error = ev->error;
+    http_last = NULL;
+  }
+}
+
+/* The client side collects the response. */
+static size_t cl_got;
+static int cl_status, cl_closed, cl_error, cl_fin;
+static void http_client_app(const wt_event *ev, void *ud) {
+  uint8_t buf[4096];
+  int fin = 0;
+  ssize_t n;
+  if (ev->type == WT_EV_HTTP_RESPONSE) cl_status = wt_http_request_status(ev->http);
+  if (ev->type == WT_EV_HTTP_READABLE)
+    while ((n = wt_http_request_read(ev->http, buf, sizeof(buf), &fin)) >= 0) {
+      cl_got += (size_t)n;
+      if (fin) {
+        cl_fin = 1;
+        break;
+      }
+    }
+  if (ev->type == WT_EV_HTTP_CLOSED) {
+    cl_closed = 1;
+    cl_error = ev->error;
+  }
+}
+
+static wt_router test_routes;
+
+static wt_http_request *http_setup_and_send(const char *method, const char *path, uint32_t send_buffer) {
+  wt_router_free(&test_routes);
+  wt_router_add(&test_routes, "/", WT_ROUTE_PREFIX | WT_ROUTE_HTTP, http_server_app, NULL);
+  wt_router_add(&test_routes, "/wt", WT_ROUTE_WEBTRANSPORT, NULL, NULL);
+  routes = &test_routes;
+  setup(WT_DRAFT_MASK_ALL, send_buffer);
+  routes = NULL;
+  http_closed = http_closed_error = 0;
+  cl_got = 0;
+  cl_status = cl_closed = cl_error = cl_fin = 0;
+  char url[64];
+  snprintf(url, sizeof(url), "https://a%s", path);
+  wt_url u;
+  wt_url_parse(url, &u);
+  wt_connect_options o;
+  wt_connect_options_init(&o);
+  o.on_event = http_client_app;
+  wt_http_request *r = NULL;
+  wt_http_start(S[0].c, method, &u, NULL, 0, &o, &r);
+  wt_url_free(&u);
+  return r;
+}
+
+/* A response larger than the send buffer goes out in pieces as room comes
+ * back, each write sized to the room (one DATA frame each). */
+static void http_response_streams_with_backpressure(void) {
+  http_body_len = 50000;
+  wt_http_request *r = http_setup_and_send("GET", "/body", 4096);
+  CHECK(r);
+  CHECK_EQ(wt_http_request_finish(r), 0); /* before SETTINGS: the HEADERS carry the FIN */
+  pump();
+  CHECK_EQ(cl_status, 200);
+  CHECK_EQ(cl_got, 50000);
+  CHECK(cl_fin && cl_closed && !cl_error);
+  CHECK_EQ(http_closed, 1);
+  CHECK_EQ(http_closed_error, 0);
+  /* Never more than the limit plus one frame header in flight. */
+  CHECK(S[1].wire[0].len > 50000);
+}
+
+/* A request body the server does not read is not credited: the client is
+ * held by flow control. Reading returns the credit. */
+static void http_request_body_is_credited_as_read(void) {
+  http_read_body = 0;
+  wt_http_request *r = http_setup_and_send("POST", "/upload", 1 << 20);
+  pump();
+  CHECK_EQ(wt_http_request_write(r, http_big, 20000, 0), 20000);
+  pump();
+  CHECK(http_last);
+  CHECK(S[1].consumed[0] < 200); /* frame headers only */
+  uint8_t buf[30000];
+  int fin = 0;
+  CHECK_EQ(wt_http_request_read(http_last, buf, sizeof(buf), &fin), 20000);
+  CHECK(!fin);
+  CHECK(S[1].consumed[0] >= 20000);
+  CHECK_EQ(wt_http_request_read(http_last, buf, sizeof(buf), &fin), WT_ERR_AGAIN);
+  /* Answering before the body ended stops the rest (H3_NO_ERROR). */
+  CHECK_EQ(wt_http_request_respond(http_last, 200, NULL, 0, 1), 0);
+  CHECK(S[1].was_stopped[0]);
+  CHECK_EQ(S[1].stop_code[0], H3_NO_ERROR);
+  pump();
+  CHECK_EQ(cl_status, 200);
+  CHECK_EQ(http_closed, 1);
+  /* The client heard the stop: its body is over without a FIN of its own,
+   * so the exchange is complete (and `r` gone) once the response is read. */
+  CHECK(cl_closed && !cl_error);
+}
+
+static void http_reset_and_connection_loss_end_requests(void) {
+  wt_http_request *r = http_setup_and_send("POST", "/upload", 1 << 20);
+  pump();
+  CHECK(http_last);
+  CHECK_EQ(wt_http_request_abort(r, H3_REQUEST_CANCELLED), 0);
+  pump();
+  CHECK(cl_closed && cl_error == WT_ERR_CLOSED);
+  CHECK_EQ(http_closed, 1);
+  CHECK_EQ(http_closed_error, WT_ERR_CLOSED);
+  /* The connection going away ends what is left, with an error. */
+  r = http_setup_and_send("POST", "/upload", 1 << 20);
+  pump();
+  CHECK(http_last);
+  wt_conn_on_closed(S[1].c, WT_ERR_TIMEOUT, "idle");
+  wt_conn_on_closed(S[0].c, WT_ERR_TIMEOUT, "idle");
+  dispatch();
+  CHECK_EQ(http_closed_error, WT_ERR_TIMEOUT);
+  CHECK_EQ(cl_error, WT_ERR_TIMEOUT);
+}
+
+/* Content-length we announce is enforced on our own writes. */
+static void http_declared_length_is_enforced(void) {
+  http_setup_and_send("GET", "/other", 1 << 20);
+  pump();
+  CHECK(http_last);
+  wt_http_header h[] = {{"content-length", "5"}};
+  CHECK_EQ(wt_http_request_write(http_last, "x", 1, 0), WT_ERR_STATE); /* before the response */
+  CHECK_EQ(wt_http_request_respond(http_last, 200, h, 1, 0), 0);
+  CHECK_EQ(wt_http_request_respond(http_last, 200, h, 1, 0), WT_ERR_STATE);
+  CHECK_EQ(wt_http_request_write(http_last, "abcdef", 6, 0), WT_ERR_TOO_LARGE);
+  CHECK_EQ(wt_http_request_write(http_last, "abc", 3, 1), WT_ERR_STATE);
+  CHECK_EQ(wt_http_request_write(http_last, "abcde", 5, 1), 5);
+  pump();
+  CHECK_EQ(cl_got, 5);
+  CHECK(cl_closed && !cl_error);
+  /* Bad response fields are refused before anything is sent. */
+  http_setup_and_send("GET", "/other", 1 << 20);
+  pump();
+  wt_http_header bad[] = {{"Bad Name", "x"}};
+  CHECK_EQ(wt_http_request_respond(http_last, 200, bad, 1, 1), WT_ERR_INVALID_ARGUMENT);
+  CHECK_EQ(wt_http_request_respond(http_last, 99, NULL, 0, 1), WT_ERR_INVALID_ARGUMENT);
+}
+
+/* HEAD: the response carries no body whatever content-length says. */
+static void http_head_has_no_body(void) {
+  wt_http_request *r = http_setup_and_send("HEAD", "/other", 1 << 20);
+  wt_http_request_finish(r);
+  pump();
+  CHECK(http_last);
+  wt_http_header h[] = {{"content-length", "1000"}};
+  CHECK_EQ(wt_http_request_respond(http_last, 200, h, 1, 0), 0);
+  CHECK_EQ(wt_http_request_write(http_last, "x", 1, 0), WT_ERR_STATE);
+  CHECK_EQ(wt_http_request_finish(http_last), 0);
+  pump();
+  CHECK_EQ(cl_status, 200);
+  CHECK_EQ(cl_got, 0);
+  CHECK(cl_fin && cl_closed && !cl_error);
+}
+
+/* Paths that match no HTTP route: 404; a WebTransport-only route: 405
+ * with allow: CONNECT. */
+static void http_unrouted_paths(void) {
+  wt_router_free(&test_routes);
+  wt_router_add(&test_routes, "/page", WT_ROUTE_HTTP, http_server_app, NULL);
+  wt_router_add(&test_routes, "/wt", WT_ROUTE_WEBTRANSPORT, NULL, NULL);
+  routes = &test_routes;
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  routes = NULL;
+  pump();
+  static const wt_qpack_field nope[] = {
+      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":authority", 10, "a", 1}, {":path", 5, "/nope", 5}};
+  static const wt_qpack_field wt[] = {
+      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":authority", 10, "a", 1}, {":path", 5, "/wt?q", 5}};
+  int64_t sid;
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, nope, 4, 1, &sid), 0);
+  pump();
+  CHECK_EQ(response_status(sid), 404);
+  CHECK_EQ(wt_h3conn_send_request(S[0].c->h3, wt, 4, 1, &sid), 0);
+  pump();
+  CHECK_EQ(response_status(sid), 405);
+  CHECK(strcmp(sent_field(1, sid, "allow"), "CONNECT") == 0);
+  wt_router_free(&test_routes);
+}
+
 int main(void) {
   RUN(sessions_open_in_every_draft_generation);
   RUN(client_falls_back_to_the_servers_newest_generation);
@@ -1191,6 +1416,12 @@ int main(void) {
   RUN(rate_limited_request_reports_429);
   RUN(requests_after_goaway_are_rejected);
   RUN(client_bounds_what_arrives_before_the_response);
+  RUN(http_response_streams_with_backpressure);
+  RUN(http_request_body_is_credited_as_read);
+  RUN(http_reset_and_connection_loss_end_requests);
+  RUN(http_declared_length_is_enforced);
+  RUN(http_head_has_no_body);
+  RUN(http_unrouted_paths);
   setup(0, 1024);
   wt_conn_free(S[0].c);
   wt_conn_free(S[1].c);
