@@ -59,6 +59,7 @@ struct wt_qconn {
   int closed_notified;
   int ready_notified;
   int wants_write;
+  int in_handshake; /* server: counted in the endpoint's handshakes */
   ngtcp2_cid odcid; /* server: the client's first DCID, also routed to us */
   wt_idmap streams;
   qstream *ready_head, *ready_tail;

@@ -455,6 +455,12 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
     refuse(c, sid, 400, ":scheme is not https");
     return;
   }
+  if (c->xio.admit_request && !c->xio.admit_request(c->xio.ctx)) {
+    WT_STAT(c, requests_rate_limited, 1);
+    WT_STAT(c, sessions_refused, 1);
+    refuse(c, sid, 429, "too many requests from this address");
+    return;
+  }
   /* After our GOAWAY, later requests are not processed (RFC 9114 §5.2). */
   if ((uint64_t)sid >= c->goaway_sent_id) {
     wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
