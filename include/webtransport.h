@@ -346,10 +346,14 @@ typedef struct wt_transport_config {
    * without keeping state. Rates are per source address (an IPv4 address
    * or an IPv6 /64), as token buckets: `*_rate_per_addr` per second with
    * bursts of `*_burst_per_addr`; a rate of 0 turns that limit off.
-   * Defaults: 10000 connections, 50/s (burst 100) new connections and
-   * 100/s (burst 200) requests per address. Raise them for many clients
-   * behind one NAT address or for benchmarks from one host. */
-  uint32_t max_connections; /**< 0: no cap */
+   * Defaults: 10000 connections in all and 128 per address, 50/s (burst
+   * 100) new connections and 100/s (burst 200) requests per address. A
+   * connection costs the server about 100 KiB (mostly ngtcp2 and GnuTLS
+   * state), so the caps bound memory: 128 connections, ~13 MiB, per
+   * address. Raise them for many clients behind one NAT address or for
+   * benchmarks from one host. */
+  uint32_t max_connections;          /**< 0: no cap */
+  uint32_t max_connections_per_addr; /**< 0: no cap */
   uint32_t conn_rate_per_addr;
   uint32_t conn_burst_per_addr;
   uint32_t request_rate_per_addr;

@@ -28,6 +28,7 @@ struct wt_endpoint {
   uint8_t secret[32];       /* stateless reset tokens are derived from it */
   uint8_t retry_secret[32]; /* Retry tokens are sealed with it */
   wt_ratelimit conn_rate;   /* new connections per source address */
+  wt_cidmap per_addr;       /* live connections per source address (count as the value) */
   size_t handshakes;        /* server connections still in their handshake */
   wt_qconn *write_list;
   uint64_t reset_window_start;
@@ -53,7 +54,9 @@ int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
     free(ep);
     return WT_ERR_NOMEM;
   }
-  if (cfg->is_server && wt_ratelimit_init(&ep->conn_rate, cfg->conn_rate, cfg->conn_burst, WT_RATELIMIT_ADDRS, seed[1])) {
+  if (wt_cidmap_init(&ep->per_addr, seed[1] ^ 0x5bd1e995) ||
+      (cfg->is_server && wt_ratelimit_init(&ep->conn_rate, cfg->conn_rate, cfg->conn_burst, WT_RATELIMIT_ADDRS, seed[1]))) {
+    wt_cidmap_free(&ep->per_addr);
     wt_cidmap_free(&ep->cids);
     free(ep);
     return WT_ERR_NOMEM;
@@ -79,8 +82,24 @@ static void unlink_conn(wt_endpoint *ep, wt_qconn *q) {
   }
 }
 
+/* Connections per source address: the count lives in the map's value. */
+static uintptr_t addr_count(const wt_endpoint *ep, const uint8_t *key, size_t klen) {
+  return (uintptr_t)wt_cidmap_get(&ep->per_addr, key, klen);
+}
+
+static void addr_uncount(wt_endpoint *ep, wt_qconn *q) {
+  if (!q->addr_keylen) return;
+  uintptr_t n = addr_count(ep, q->addr_key, q->addr_keylen);
+  if (n > 1)
+    wt_cidmap_put(&ep->per_addr, q->addr_key, q->addr_keylen, (void *)(n - 1)); /* replaces: cannot fail */
+  else
+    wt_cidmap_del(&ep->per_addr, q->addr_key, q->addr_keylen);
+  q->addr_keylen = 0;
+}
+
 static void free_conn(wt_endpoint *ep, wt_qconn *q) {
   wt_endpoint_handshake_over(ep, q);
+  addr_uncount(ep, q);
   unlink_conn(ep, q);
   /* The layer above says goodbye before its pointer goes away. */
   if (q->h && q->h->on_closed && !q->closed_notified) {
@@ -99,6 +118,7 @@ void wt_endpoint_free(wt_endpoint *ep, uint64_t ts) {
   while (ep->conns)
     free_conn(ep, ep->conns);
   wt_cidmap_free(&ep->cids);
+  wt_cidmap_free(&ep->per_addr);
   wt_ratelimit_free(&ep->conn_rate);
   wt_timerheap_free(&ep->timers);
   wt_tls_client_creds_free(&ep->client_creds);
@@ -310,6 +330,12 @@ static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t 
    * real sender, not an address someone else forged. */
   uint8_t key[WT_RATELIMIT_KEY_MAX];
   size_t klen = wt_ratelimit_addr_key(path->remote.addr, key);
+  uintptr_t held = klen ? addr_count(ep, key, klen) : 0;
+  if (klen && ep->cfg.max_conns_per_addr && held >= ep->cfg.max_conns_per_addr) {
+    WT_LOGD(ep->cfg.log, "refusing a connection: its source address has %zu open", (size_t)held);
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "too many connections from this address", ts);
+    return;
+  }
   if (klen && !wt_ratelimit_take(&ep->conn_rate, key, klen, ts)) {
     WT_LOGD(ep->cfg.log, "refusing a connection: its source address is over the connection rate");
     refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "too many new connections from this address", ts);
@@ -323,6 +349,10 @@ static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t 
   add_conn(ep, q);
   q->in_handshake = 1;
   ep->handshakes++;
+  if (klen && wt_cidmap_put(&ep->per_addr, key, klen, (void *)(held + 1)) == 0) {
+    memcpy(q->addr_key, key, klen);
+    q->addr_keylen = (uint8_t)klen;
+  }
   if (ep->cfg.on_accept(ep->cfg.accept_ctx, q)) {
     q->state = QC_DEAD;
     wt_endpoint_mark_write(ep, q);

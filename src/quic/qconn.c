@@ -392,11 +392,6 @@ static wt_qconn *alloc_conn(wt_endpoint *ep, int server) {
   q->verify.log = q->cfg->log;
   wt_timer_init(&q->timer);
   wt_idmap_init(&q->streams);
-  q->dq = calloc(q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1, sizeof(*q->dq));
-  if (!q->dq) {
-    free(q);
-    return NULL;
-  }
   return q;
 }
 
@@ -498,8 +493,7 @@ void wt_qconn_free(wt_qconn *q) {
   for (size_t i = 0; i < q->streams.cap; i++)
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);
-  size_t dcap = q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1;
-  for (size_t i = 0; i < dcap; i++)
+  for (size_t i = 0; q->dq && i < q->cfg->datagram_send_queue; i++)
     free(q->dq[i].data);
   free(q->dq);
   free(q->verify.hashes);
@@ -920,6 +914,9 @@ int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
   if (hdrlen + len > wt_qconn_max_datagram_payload(q)) return WT_ERR_TOO_LARGE;
   size_t cap = q->cfg->datagram_send_queue;
+  /* Allocated with the first datagram: most connections (and every
+   * half-open one a flood leaves behind) never send one. */
+  if (!q->dq && (q->dq = calloc(cap, sizeof(*q->dq))) == NULL) return WT_ERR_NOMEM;
   int rv = dq_make_room(q, hdrlen + len);
   if (rv) return rv;
   qdgram *d = &q->dq[(q->dq_head + q->dq_len) % cap];

@@ -277,6 +277,7 @@ void wt_transport_config_init(wt_transport_config *c) {
   c->max_buffered_datagrams = 64;
   c->cid_len = 16;
   c->max_connections = 10000;
+  c->max_connections_per_addr = 128;
   c->conn_rate_per_addr = 50;
   c->conn_burst_per_addr = 100;
   c->request_rate_per_addr = 100;
@@ -339,6 +340,7 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .on_accept = on_accept,
       .accept_ctx = t,
       .max_connections = cfg->max_connections,
+      .max_conns_per_addr = cfg->max_connections_per_addr,
       .conn_rate = cfg->conn_rate_per_addr,
       .conn_burst = cfg->conn_burst_per_addr,
       .retry_mode = cfg->retry,

@@ -38,6 +38,7 @@ static void server_config(wt_transport_config *c) {
   c->log_level = WT_LOG_DEBUG;
   c->log_cb = log_to_buffer;
   c->max_connections = 0;
+  c->max_connections_per_addr = 0;
   c->conn_rate_per_addr = 0;
   c->request_rate_per_addr = 0;
   c->retry = WT_RETRY_NEVER;
@@ -298,6 +299,28 @@ static void connection_cap_refuses_the_extra_connection(void) {
   teardown();
 }
 
+static void connections_per_address_are_capped(void) {
+  wt_transport_config sc;
+  server_config(&sc);
+  sc.max_connections_per_addr = 2;
+  setup(&sc);
+  for (int i = 0; i < 3; i++)
+    open_session(i);
+  CHECK(CC[0].ready && CC[1].ready);
+  CHECK(CC[2].closed && !CC[2].ready);
+  CHECK(strstr(CC[2].detail, "too many connections from this address") != NULL);
+  CHECK_EQ(server_stats().connections_refused, 1);
+  /* The count follows the connections: one gone, one more allowed. */
+  CHECK_EQ(wt_session_close(CC[1].s, 0, NULL, 0), 0);
+  sim_run(S, NULL, NULL, 3000 * SIM_MS);
+  CHECK_EQ(server_stats().connections, 1);
+  open_session(3);
+  CHECK(CC[3].ready);
+  open_session(4);
+  CHECK(CC[4].closed && !CC[4].ready);
+  teardown();
+}
+
 static void request_rate_is_limited_per_address_with_429(void) {
   wt_transport_config sc;
   server_config(&sc);
@@ -325,9 +348,10 @@ static void defaults_let_ordinary_clients_through(void) {
   server_config(&sc);
   wt_transport_config d;
   wt_transport_config_init(&d);
-  CHECK(d.max_connections > 0 && d.conn_rate_per_addr > 0 && d.request_rate_per_addr > 0);
+  CHECK(d.max_connections > 0 && d.max_connections_per_addr > 0 && d.conn_rate_per_addr > 0 && d.request_rate_per_addr > 0);
   CHECK_EQ(d.retry, WT_RETRY_AUTO);
   sc.max_connections = d.max_connections;
+  sc.max_connections_per_addr = d.max_connections_per_addr;
   sc.conn_rate_per_addr = d.conn_rate_per_addr;
   sc.conn_burst_per_addr = d.conn_burst_per_addr;
   sc.request_rate_per_addr = d.request_rate_per_addr;
@@ -370,6 +394,7 @@ int main(void) {
   RUN(retry_turns_on_when_handshakes_pile_up);
   RUN(connection_rate_is_limited_per_address);
   RUN(connection_cap_refuses_the_extra_connection);
+  RUN(connections_per_address_are_capped);
   RUN(request_rate_is_limited_per_address_with_429);
   RUN(defaults_let_ordinary_clients_through);
   RUN(invalid_limit_configurations_are_refused);
