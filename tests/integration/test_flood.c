@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -33,6 +34,20 @@
 #include "quic/endpoint.h"
 #include "quic/udp.h"
 #include "test.h"
+
+/* Under AddressSanitizer freed memory sits in quarantine and everything
+ * runs several times slower, so memory figures and the echo pace mean
+ * nothing there; the run still checks for errors, leaks and failures. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
 
 #define FLOOD_S 10
 #define ECHO_GAP_MS 20
@@ -413,19 +428,24 @@ static void flood_leaves_the_good_client_working(void) {
   CHECK_EQ(G.failures, 0);
   /* It kept working: at least a third of its unloaded pace (one echo per
    * ECHO_GAP_MS plus the round trip) - a generous floor, not a speed claim. */
-  CHECK(during >= (size_t)(FLOOD_S * 1000 / ECHO_GAP_MS / 3));
+  CHECK(during >= (size_t)(SANITIZED ? 20 : FLOOD_S * 1000 / ECHO_GAP_MS / 3));
   /* The flooders got in at the limit's pace at most, and were refused. */
   CHECK(FS.attempts > 200);
   CHECK(FS.refused > 0);
   CHECK(FS.connects > 0);
-  /* Bounded: no growth through the flood's second half beyond the first's,
-   * and an absolute ceiling far below what unbounded state would reach. */
-  CHECK(rss_second_half <= rss_first_half + rss_first_half / 4 + 4096);
-  CHECK(peak - baseline < 256 * 1024);
-  /* Back to (near) the baseline once the flood's connections are gone. */
-  CHECK(after <= baseline + 2048);
   int st = test_child_stop(&server, SIGTERM);
-  CHECK(st != -1);
+  CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0); /* a sanitizer report fails here */
+  if (SANITIZED) {
+    printf("  (sanitizer build: memory figures not checked)\n");
+  } else {
+    /* Bounded: no growth through the flood's second half beyond the
+     * first's, and a ceiling: 4 addresses x 128 connections (the default
+     * per-address cap) at about 130 KiB each is ~65 MiB. */
+    CHECK(rss_second_half <= rss_first_half + rss_first_half / 4 + 4096);
+    CHECK(peak - baseline < 128 * 1024);
+    /* Back to (near) the baseline once the flood's connections are gone. */
+    CHECK(after <= baseline + 2048);
+  }
   wt_transport_free(G.t);
 }
 
