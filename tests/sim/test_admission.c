@@ -255,22 +255,34 @@ static void retry_turns_on_when_handshakes_pile_up(void) {
 
 /* ---- connection rate, connection cap, request rate ---- */
 
+/* Opens three sessions, each on its own connection: the first two work, the
+ * third is refused with `why` and counted. */
+static void third_connection_refused(const char *why) {
+  for (int i = 0; i < 3; i++)
+    open_session(i);
+  CHECK(CC[0].ready && CC[1].ready);
+  CHECK(CC[2].closed && !CC[2].ready && CC[2].error != 0);
+  CHECK(strstr(CC[2].detail, why) != NULL);
+  wt_stats st = server_stats();
+  CHECK_EQ(st.connections_refused, 1);
+  CHECK_EQ(st.connections_accepted, 2);
+}
+
+/* Closes session i, which ends its connection. */
+static void close_connection_of(int i) {
+  CHECK_EQ(wt_session_close(CC[i].s, 0, NULL, 0), 0);
+  sim_run(S, NULL, NULL, 3000 * SIM_MS);
+  CHECK_EQ(server_stats().connections, 1);
+}
+
 static void connection_rate_is_limited_per_address(void) {
   wt_transport_config sc;
   server_config(&sc);
   sc.conn_rate_per_addr = 1;
   sc.conn_burst_per_addr = 2;
   setup(&sc);
-  for (int i = 0; i < 3; i++)
-    open_session(i);
-  CHECK(CC[0].ready && CC[1].ready);
-  CHECK(CC[2].closed && !CC[2].ready);
-  CHECK(CC[2].error != 0);
+  third_connection_refused("too many new connections from this address");
   printf("  refused client was told: %s\n", CC[2].detail);
-  CHECK(strstr(CC[2].detail, "too many new connections") != NULL);
-  wt_stats st = server_stats();
-  CHECK_EQ(st.connections_refused, 1);
-  CHECK_EQ(st.connections_accepted, 2);
   CHECK(strstr(srv_log, "over the connection rate") != NULL);
   /* A second later the address has a token again. */
   sim_sleep(S, 1000 * SIM_MS);
@@ -284,16 +296,9 @@ static void connection_cap_refuses_the_extra_connection(void) {
   server_config(&sc);
   sc.max_connections = 2;
   setup(&sc);
-  for (int i = 0; i < 3; i++)
-    open_session(i);
-  CHECK(CC[0].ready && CC[1].ready);
-  CHECK(CC[2].closed && !CC[2].ready);
-  CHECK(strstr(CC[2].detail, "server is full") != NULL);
-  CHECK_EQ(server_stats().connections_refused, 1);
+  third_connection_refused("server is full");
   /* Closing one session ends its connection and makes room. */
-  CHECK_EQ(wt_session_close(CC[0].s, 0, NULL, 0), 0);
-  sim_run(S, NULL, NULL, 3000 * SIM_MS);
-  CHECK_EQ(server_stats().connections, 1);
+  close_connection_of(0);
   open_session(3);
   CHECK(CC[3].ready);
   teardown();
@@ -304,16 +309,9 @@ static void connections_per_address_are_capped(void) {
   server_config(&sc);
   sc.max_connections_per_addr = 2;
   setup(&sc);
-  for (int i = 0; i < 3; i++)
-    open_session(i);
-  CHECK(CC[0].ready && CC[1].ready);
-  CHECK(CC[2].closed && !CC[2].ready);
-  CHECK(strstr(CC[2].detail, "too many connections from this address") != NULL);
-  CHECK_EQ(server_stats().connections_refused, 1);
+  third_connection_refused("too many connections from this address");
   /* The count follows the connections: one gone, one more allowed. */
-  CHECK_EQ(wt_session_close(CC[1].s, 0, NULL, 0), 0);
-  sim_run(S, NULL, NULL, 3000 * SIM_MS);
-  CHECK_EQ(server_stats().connections, 1);
+  close_connection_of(1);
   open_session(3);
   CHECK(CC[3].ready);
   open_session(4);
