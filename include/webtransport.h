@@ -253,6 +253,17 @@ typedef int (*wt_origin_cb)(const char *origin, const char *authority, void *use
  * on failure. Must never repeat a CID that is still in use. */
 typedef int (*wt_cid_generate_cb)(uint8_t *cid, size_t cidlen, void *user_data);
 
+/** When a server sends QUIC Retry, which makes a client prove it receives
+ * packets at its source address before the server keeps any state for it
+ * (RFC 9000 §8.1). It costs the client one round trip. */
+typedef enum wt_retry_mode {
+  /** While more than `retry_threshold` handshakes are in flight: normal
+   * clients pay nothing, a flood of forged addresses is stopped. */
+  WT_RETRY_AUTO = 0,
+  WT_RETRY_ALWAYS = 1,
+  WT_RETRY_NEVER = 2,
+} wt_retry_mode;
+
 /** A draft generation (2, 7, 13 or 15) in wt_transport_config.drafts. */
 #define WT_DRAFT_BIT(n) (1u << (n))
 
@@ -354,6 +365,31 @@ typedef struct wt_transport_config {
    * WT_BUFFERED_STREAM_REJECTED and datagrams dropped. Defaults 16 and 64. */
   uint32_t max_buffered_streams;
   uint32_t max_buffered_datagrams;
+  /** Server admission limits. Over them a new connection is refused with
+   * QUIC CONNECTION_REFUSED and a request with HTTP 429, at once and
+   * without keeping state. Rates are per source address (an IPv4 address
+   * or an IPv6 /64), as token buckets: `*_rate_per_addr` per second with
+   * bursts of `*_burst_per_addr`; a rate of 0 turns that limit off.
+   * Defaults: 10000 connections in all and 128 per address, 50/s (burst
+   * 100) new connections and 100/s (burst 200) requests per address. A
+   * connection costs the server about 100 KiB (mostly ngtcp2 and GnuTLS
+   * state), so the caps bound memory: 128 connections, ~13 MiB, per
+   * address. Raise them for many clients behind one NAT address or for
+   * benchmarks from one host. */
+  uint32_t max_connections;          /**< 0: no cap */
+  uint32_t max_connections_per_addr; /**< 0: no cap */
+  uint32_t conn_rate_per_addr;
+  uint32_t conn_burst_per_addr;
+  uint32_t request_rate_per_addr;
+  uint32_t request_burst_per_addr;
+  /** Address validation with Retry (default WT_RETRY_AUTO, threshold 128
+   * handshakes in flight). */
+  wt_retry_mode retry;
+  uint32_t retry_threshold;
+  /** Largest request or response header section accepted (announced as
+   * SETTINGS_MAX_FIELD_SECTION_SIZE); larger ones get H3_EXCESSIVE_LOAD.
+   * Default 16384, minimum 1024. */
+  uint32_t max_field_section_size;
   /** Connection ID length (8..20) and optional generator. Default: 16
    * random bytes. */
   size_t cid_len;
@@ -417,6 +453,10 @@ typedef struct wt_stats {
   uint64_t packets_sent;
   uint64_t packets_received;
   uint64_t send_errors; /**< packets the socket refused (lost; QUIC retransmits) */
+  uint64_t connections_refused;   /**< server: full, rate-limited, shutting down or bad token */
+  uint64_t retries_sent;          /**< server: Retry packets sent */
+  uint64_t requests_rate_limited; /**< server: requests answered 429 */
+  uint64_t handshakes;            /**< server: connections in their handshake now */
 } wt_stats;
 
 /** Route flags for wt_transport_route. */

@@ -28,6 +28,7 @@
  * every time. It uses only the public API; its event loop is the
  * embeddable mode plus the timers above.
  */
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,13 +470,18 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--allow-origin ORIGIN]... [--root DIR] [-v] [-q]\n"
+                  "                 [--allow-origin ORIGIN]... [--root DIR] [--max-connections N]\n"
+                  "                 [--max-connections-per-addr N] [--conn-rate N[:BURST]]\n"
+                  "                 [--request-rate N[:BURST]] [--retry auto|always|never]\n"
+                  "                 [--retry-threshold N] [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
                   "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
                   "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
                   "  --root serves the files under DIR over HTTP/3 (GET, HEAD; index.html for directories).\n"
+                  "  Admission limits (defaults in webtransport.h): connections in all and per source address;\n"
+                  "  new connections and requests per second per address (0 turns a limit off); QUIC Retry.\n"
                   "  /echo takes query parameters that script the server's side of a session:\n"
                   "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
                   "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n");
@@ -508,6 +514,29 @@ static int wait_ms(void) {
 }
 
 /* The embeddable mode over every transport, plus the session timers. */
+/* After a burst of connections (a flood, say) has ended, hand the memory
+ * they used back to the system. The library frees every connection, but
+ * glibc keeps freed heap pages unless asked, so without this the server's
+ * RSS would stay at its peak. Checked once a second; cheap. */
+static void trim_after_bursts(void) {
+  static double next_check;
+  static uint64_t peak;
+  double now = tool_now();
+  if (now < next_check) return;
+  next_check = now + 1;
+  uint64_t conns = 0;
+  for (int i = 0; i < srv.nt; i++) {
+    wt_stats st;
+    wt_transport_get_stats(srv.t[i], &st);
+    conns += st.connections;
+  }
+  if (conns > peak) peak = conns;
+  if (peak >= 64 && conns <= peak / 4) {
+    malloc_trim(0);
+    peak = conns;
+  }
+}
+
 static int run(void) {
   int ep = epoll_create1(EPOLL_CLOEXEC);
   if (ep < 0) {
@@ -522,6 +551,7 @@ static int run(void) {
     for (int i = 0; i < srv.nt; i++)
       wt_transport_process(srv.t[i]);
     timers_run();
+    trim_after_bursts();
   }
   close(ep);
   return 0;
@@ -550,10 +580,51 @@ static int open_localhost(wt_transport_config *cfg, char **cert, char **key) {
   return 0;
 }
 
+/* "N" or "N:BURST" (default burst 2N; N = 0 turns the limit off). */
+static int parse_rate(const char *v, uint32_t *rate, uint32_t *burst) {
+  char *end;
+  unsigned long r = strtoul(v, &end, 10), b = 2 * r;
+  if (end == v || r > 1000000) return -1;
+  if (*end == ':') {
+    const char *bs = end + 1;
+    b = strtoul(bs, &end, 10);
+    if (end == bs || b == 0 || b > 1000000) return -1;
+  }
+  if (*end) return -1;
+  *rate = (uint32_t)r;
+  *burst = r ? (uint32_t)b : 1;
+  return 0;
+}
+
+static int parse_limit_option(const char *a, const char *v, wt_transport_config *cfg) {
+  char *end;
+  if (!strcmp(a, "--conn-rate")) return parse_rate(v, &cfg->conn_rate_per_addr, &cfg->conn_burst_per_addr);
+  if (!strcmp(a, "--request-rate")) return parse_rate(v, &cfg->request_rate_per_addr, &cfg->request_burst_per_addr);
+  uint32_t *count = !strcmp(a, "--max-connections")          ? &cfg->max_connections
+                    : !strcmp(a, "--max-connections-per-addr") ? &cfg->max_connections_per_addr
+                    : !strcmp(a, "--retry-threshold")          ? &cfg->retry_threshold
+                                                               : NULL;
+  if (count) {
+    unsigned long n = strtoul(v, &end, 10);
+    if (end == v || *end || n > UINT32_MAX) return -1;
+    *count = (uint32_t)n;
+    return 0;
+  }
+  if (!strcmp(a, "--retry")) {
+    if (!strcmp(v, "auto")) cfg->retry = WT_RETRY_AUTO;
+    else if (!strcmp(v, "always")) cfg->retry = WT_RETRY_ALWAYS;
+    else if (!strcmp(v, "never")) cfg->retry = WT_RETRY_NEVER;
+    else return -1;
+    return 0;
+  }
+  return 1; /* not a limit option */
+}
+
 /* Fills cfg from the command line (origins has room for argc entries).
  * Returns -1 to run, else the exit status. */
 static int parse_args(int argc, char **argv, wt_transport_config *cfg, const char **origins, const char **addr,
                       const char **root) {
+  int rv;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
     const char *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -571,7 +642,13 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       *root = argv[++i];
     else if (!strcmp(a, "--allow-origin") && v)
       origins[cfg->nallowed_origins++] = argv[++i];
-    else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+    else if (v && (rv = parse_limit_option(a, v, cfg)) <= 0) {
+      if (rv < 0) {
+        fprintf(stderr, "wt-server: bad value for %s: %s\n", a, v);
+        return 2;
+      }
+      i++;
+    } else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       verbose = 1;
       cfg->log_level = WT_LOG_DEBUG;
     } else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {

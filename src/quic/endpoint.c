@@ -10,10 +10,13 @@
 #include <string.h>
 
 #include "quic/qconn_priv.h"
+#include "util/ratelimit.h"
 
 /* Stateless resets answer strangers; cap them so they cannot be used to
  * make us send at line rate (RFC 9000 §10.3). */
 #define RESETS_PER_SECOND 200
+/* A Retry token is good for this long (a client answers within an RTT). */
+#define RETRY_TOKEN_TIMEOUT (10 * NGTCP2_SECONDS)
 
 struct wt_endpoint {
   wt_endpoint_config cfg;
@@ -22,7 +25,11 @@ struct wt_endpoint {
   size_t nconns;
   wt_timerheap timers;
   wt_tls_client_creds client_creds;
-  uint8_t secret[32]; /* stateless reset tokens are derived from it */
+  uint8_t secret[32];       /* stateless reset tokens are derived from it */
+  uint8_t retry_secret[32]; /* Retry tokens are sealed with it */
+  wt_ratelimit conn_rate;   /* new connections per source address */
+  wt_cidmap per_addr;       /* live connections per source address (count as the value) */
+  size_t handshakes;        /* server connections still in their handshake */
   wt_qconn *write_list;
   uint64_t reset_window_start;
   unsigned resets_in_window;
@@ -40,9 +47,17 @@ int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
   wt_endpoint *ep = calloc(1, sizeof(*ep));
   if (!ep) return WT_ERR_NOMEM;
   ep->cfg = *cfg;
-  uint64_t seed;
-  if (gnutls_rnd(GNUTLS_RND_KEY, ep->secret, sizeof(ep->secret)) || gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed)) ||
-      wt_cidmap_init(&ep->cids, seed)) {
+  uint64_t seed[2];
+  if (gnutls_rnd(GNUTLS_RND_KEY, ep->secret, sizeof(ep->secret)) ||
+      gnutls_rnd(GNUTLS_RND_KEY, ep->retry_secret, sizeof(ep->retry_secret)) ||
+      gnutls_rnd(GNUTLS_RND_NONCE, seed, sizeof(seed)) || wt_cidmap_init(&ep->cids, seed[0])) {
+    free(ep);
+    return WT_ERR_NOMEM;
+  }
+  if (wt_cidmap_init(&ep->per_addr, seed[1] ^ 0x5bd1e995) ||
+      (cfg->is_server && wt_ratelimit_init(&ep->conn_rate, cfg->conn_rate, cfg->conn_burst, WT_RATELIMIT_ADDRS, seed[1]))) {
+    wt_cidmap_free(&ep->per_addr);
+    wt_cidmap_free(&ep->cids);
     free(ep);
     return WT_ERR_NOMEM;
   }
@@ -67,7 +82,24 @@ static void unlink_conn(wt_endpoint *ep, wt_qconn *q) {
   }
 }
 
+/* Connections per source address: the count lives in the map's value. */
+static uintptr_t addr_count(const wt_endpoint *ep, const uint8_t *key, size_t klen) {
+  return (uintptr_t)wt_cidmap_get(&ep->per_addr, key, klen);
+}
+
+static void addr_uncount(wt_endpoint *ep, wt_qconn *q) {
+  if (!q->addr_keylen) return;
+  uintptr_t n = addr_count(ep, q->addr_key, q->addr_keylen);
+  if (n > 1)
+    wt_cidmap_put(&ep->per_addr, q->addr_key, q->addr_keylen, (void *)(n - 1)); /* replaces: cannot fail */
+  else
+    wt_cidmap_del(&ep->per_addr, q->addr_key, q->addr_keylen);
+  q->addr_keylen = 0;
+}
+
 static void free_conn(wt_endpoint *ep, wt_qconn *q) {
+  wt_endpoint_handshake_over(ep, q);
+  addr_uncount(ep, q);
   unlink_conn(ep, q);
   /* The layer above says goodbye before its pointer goes away. */
   if (q->h && q->h->on_closed && !q->closed_notified) {
@@ -86,6 +118,8 @@ void wt_endpoint_free(wt_endpoint *ep, uint64_t ts) {
   while (ep->conns)
     free_conn(ep, ep->conns);
   wt_cidmap_free(&ep->cids);
+  wt_cidmap_free(&ep->per_addr);
+  wt_ratelimit_free(&ep->conn_rate);
   wt_timerheap_free(&ep->timers);
   wt_tls_client_creds_free(&ep->client_creds);
   wt_tls_server_free(ep->cfg.tls_server);
@@ -96,6 +130,13 @@ const wt_endpoint_config *wt_endpoint_get_config(const wt_endpoint *ep) { return
 wt_tls_client_creds *wt_endpoint_client_creds(wt_endpoint *ep) { return &ep->client_creds; }
 size_t wt_endpoint_conn_count(const wt_endpoint *ep) { return ep->nconns; }
 int wt_endpoint_wants_write(const wt_endpoint *ep) { return ep->write_list != NULL; }
+size_t wt_endpoint_handshakes(const wt_endpoint *ep) { return ep->handshakes; }
+
+void wt_endpoint_handshake_over(wt_endpoint *ep, wt_qconn *q) {
+  if (!q->in_handshake) return;
+  q->in_handshake = 0;
+  ep->handshakes--;
+}
 
 static void add_conn(wt_endpoint *ep, wt_qconn *q) {
   q->prev = NULL;
@@ -211,17 +252,46 @@ static void send_version_negotiation(wt_endpoint *ep, const ngtcp2_path *path, c
 
 void wt_endpoint_set_accepting(wt_endpoint *ep, int accepting) { ep->refusing = !accepting; }
 
-/* Answers a client's Initial with CONNECTION_CLOSE(CONNECTION_REFUSED), so
- * that it fails at once instead of timing out, without keeping any state.
- * The answer is smaller than the >= 1200-byte Initial: no amplification. */
-static void refuse_initial(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_pkt_hd *hd, uint64_t ts) {
-  static const char reason[] = "not accepting connections";
+/* Answers a client's Initial with CONNECTION_CLOSE(`code`) (e.g.
+ * CONNECTION_REFUSED), so that it fails at once instead of timing out,
+ * without keeping any state. The answer is smaller than the >= 1200-byte
+ * Initial: no amplification. */
+static void refuse_initial(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_pkt_hd *hd, uint64_t code,
+                           const char *reason, uint64_t ts) {
   uint8_t pkt[256];
+  if (ep->cfg.stats) ep->cfg.stats->connections_refused++;
+  WT_LOGD(ep->cfg.log, "refusing a new connection: %s", reason);
   if (!reset_allowed(ep, ts)) return; /* shares the stateless-reset rate limit */
-  ngtcp2_ssize n =
-      ngtcp2_crypto_write_connection_close(pkt, sizeof(pkt), hd->version, &hd->scid, &hd->dcid,
-                                           NGTCP2_CONNECTION_REFUSED, (const uint8_t *)reason, sizeof(reason) - 1);
+  ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(pkt, sizeof(pkt), hd->version, &hd->scid, &hd->dcid, code,
+                                                        (const uint8_t *)reason, strlen(reason));
   if (n > 0) send_raw(ep, path, pkt, (size_t)n);
+}
+
+/* RFC 9000 §8.1.2: a Retry makes the client prove it receives packets at
+ * its address before we keep any state for it. The token seals the
+ * client's original DCID, our new CID and its address. */
+static void send_retry(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_pkt_hd *hd, uint64_t ts) {
+  ngtcp2_cid scid;
+  uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], pkt[NGTCP2_MAX_UDP_PAYLOAD_SIZE];
+  scid.datalen = ep->cfg.cid_len;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen)) return;
+  ngtcp2_ssize tlen =
+      ngtcp2_crypto_generate_retry_token(token, ep->retry_secret, sizeof(ep->retry_secret), hd->version,
+                                         path->remote.addr, path->remote.addrlen, &scid, &hd->dcid, ts);
+  if (tlen < 0) return;
+  ngtcp2_ssize n =
+      ngtcp2_crypto_write_retry(pkt, sizeof(pkt), hd->version, &hd->scid, &scid, &hd->dcid, token, (size_t)tlen);
+  if (n <= 0) return;
+  if (ep->cfg.stats) ep->cfg.stats->retries_sent++;
+  send_raw(ep, path, pkt, (size_t)n);
+}
+
+static int retry_wanted(const wt_endpoint *ep) {
+  switch (ep->cfg.retry_mode) {
+  case WT_RETRY_ALWAYS: return 1;
+  case WT_RETRY_NEVER: return 0;
+  default: return ep->handshakes >= ep->cfg.retry_threshold;
+  }
 }
 
 static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t *data, size_t len, uint64_t ts) {
@@ -230,19 +300,63 @@ static void accept_conn(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t 
    * packet, say) is dropped. */
   if (ngtcp2_accept(&hd, data, len) != 0) return;
   if (ep->refusing) {
-    refuse_initial(ep, path, &hd, ts);
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "not accepting connections", ts);
+    return;
+  }
+  if (ep->cfg.max_connections && ep->nconns >= ep->cfg.max_connections) {
+    WT_LOGD(ep->cfg.log, "refusing a connection: %zu connections is the configured maximum", ep->nconns);
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "server is full", ts);
+    return;
+  }
+  /* A token we did not issue in a Retry (a NEW_TOKEN one, say: we send
+   * none) is ignored, as RFC 9000 §8.1.3 allows. */
+  ngtcp2_cid odcid;
+  int validated = 0;
+  if (hd.token.len && hd.token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+    if (ngtcp2_crypto_verify_retry_token(&odcid, hd.token.base, hd.token.len, ep->retry_secret,
+                                         sizeof(ep->retry_secret), hd.version, path->remote.addr, path->remote.addrlen,
+                                         &hd.dcid, RETRY_TOKEN_TIMEOUT, ts)) {
+      /* Forged, expired or from another address: RFC 9000 §8.1.3. */
+      refuse_initial(ep, path, &hd, NGTCP2_INVALID_TOKEN, "invalid Retry token", ts);
+      return;
+    }
+    validated = 1;
+  }
+  if (!validated && retry_wanted(ep)) {
+    send_retry(ep, path, &hd, ts);
+    return;
+  }
+  /* After a Retry the source address is proven, so the limit charges the
+   * real sender, not an address someone else forged. */
+  uint8_t key[WT_RATELIMIT_KEY_MAX];
+  size_t klen = wt_ratelimit_addr_key(path->remote.addr, key);
+  uintptr_t held = klen ? addr_count(ep, key, klen) : 0;
+  if (klen && ep->cfg.max_conns_per_addr && held >= ep->cfg.max_conns_per_addr) {
+    WT_LOGD(ep->cfg.log, "refusing a connection: its source address has %zu open", (size_t)held);
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "too many connections from this address", ts);
+    return;
+  }
+  if (klen && !wt_ratelimit_take(&ep->conn_rate, key, klen, ts)) {
+    WT_LOGD(ep->cfg.log, "refusing a connection: its source address is over the connection rate");
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "too many new connections from this address", ts);
     return;
   }
   wt_qconn *q;
-  if (wt_qconn_new_server(ep, &hd, path, ts, &q)) {
+  if (wt_qconn_new_server(ep, &hd, validated ? &odcid : NULL, path, ts, &q)) {
     WT_LOGW(ep->cfg.log, "cannot create a connection for a new client");
     return;
   }
   add_conn(ep, q);
+  q->in_handshake = 1;
+  ep->handshakes++;
+  if (klen && wt_cidmap_put(&ep->per_addr, key, klen, (void *)(held + 1)) == 0) {
+    memcpy(q->addr_key, key, klen);
+    q->addr_keylen = (uint8_t)klen;
+  }
   if (ep->cfg.on_accept(ep->cfg.accept_ctx, q)) {
     q->state = QC_DEAD;
     wt_endpoint_mark_write(ep, q);
-    refuse_initial(ep, path, &hd, ts);
+    refuse_initial(ep, path, &hd, NGTCP2_CONNECTION_REFUSED, "not accepting connections", ts);
     return;
   }
   wt_qconn_read(q, path, data, len, ts);

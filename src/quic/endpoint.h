@@ -56,6 +56,16 @@ typedef struct wt_endpoint_config {
   /* Sends `n` packets; their bytes are at buf + pkts[i].off. */
   void (*send_batch)(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n);
   void *send_ctx;
+  /* Server admission. New connections beyond `max_connections` (0: no
+   * cap) or `max_conns_per_addr` from one source address, or faster than `conn_rate` per second (burst `conn_burst`) from
+   * one source address (0: no limit) get CONNECTION_REFUSED. Retry
+   * (address validation) is sent always, never, or while more than
+   * `retry_threshold` handshakes are in flight (WT_RETRY_*). */
+  uint32_t max_connections;
+  uint32_t max_conns_per_addr; /* 0: no cap */
+  uint32_t conn_rate, conn_burst;
+  int retry_mode;
+  uint32_t retry_threshold;
   /* Server: attach the layer above to a new connection. Nonzero refuses
    * it (CONNECTION_REFUSED). */
   int (*on_accept)(void *ctx, wt_qconn *q);
@@ -68,6 +78,10 @@ void wt_endpoint_free(wt_endpoint *ep, uint64_t ts);
 /* Server: whether new connections are accepted (the default) or refused
  * with CONNECTION_REFUSED in an Initial packet, e.g. while shutting down. */
 void wt_endpoint_set_accepting(wt_endpoint *ep, int accepting);
+/* Server connections whose handshake has not completed yet. */
+size_t wt_endpoint_handshakes(const wt_endpoint *ep);
+/* A server connection finished its handshake (or gave up on it). */
+void wt_endpoint_handshake_over(wt_endpoint *ep, wt_qconn *q);
 
 /* One received UDP datagram. */
 void wt_endpoint_on_packet(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,

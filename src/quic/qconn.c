@@ -25,6 +25,8 @@ wt_timer *wt_qconn_timer(wt_qconn *q) { return &q->timer; }
 const char *wt_qconn_tls_error(const wt_qconn *q) { return q->verify.error; }
 int wt_qconn_handshake_done(const wt_qconn *q) { return q->conn && ngtcp2_conn_get_handshake_completed(q->conn); }
 
+const struct sockaddr *wt_qconn_peer_addr(const wt_qconn *q) { return ngtcp2_conn_get_path(q->conn)->remote.addr; }
+
 void wt_qconn_peer(const wt_qconn *q, char *out, size_t cap) {
   const ngtcp2_addr *a = &ngtcp2_conn_get_path(q->conn)->remote;
   char host[INET6_ADDRSTRLEN] = "?";
@@ -137,7 +139,9 @@ static void notify_ready(wt_qconn *q) {
 }
 
 static int handshake_completed_cb(ngtcp2_conn *conn, void *ud) {
-  notify_ready(ud);
+  wt_qconn *q = ud;
+  if (q->is_server) wt_endpoint_handshake_over(q->ep, q);
+  notify_ready(q);
   return 0;
 }
 
@@ -388,11 +392,6 @@ static wt_qconn *alloc_conn(wt_endpoint *ep, int server) {
   q->verify.log = q->cfg->log;
   wt_timer_init(&q->timer);
   wt_idmap_init(&q->streams);
-  q->dq = calloc(q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1, sizeof(*q->dq));
-  if (!q->dq) {
-    free(q);
-    return NULL;
-  }
   return q;
 }
 
@@ -401,8 +400,8 @@ static int make_cid(wt_endpoint *ep, wt_qconn *q, ngtcp2_cid *cid) {
   return wt_endpoint_issue_cid(ep, q, cid, wt_endpoint_get_config(ep)->cid_len, token);
 }
 
-int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, uint64_t ts,
-                        wt_qconn **out) {
+int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
+                        const ngtcp2_path *path, uint64_t ts, wt_qconn **out) {
   wt_qconn *q = alloc_conn(ep, 1);
   if (!q) return WT_ERR_NOMEM;
   ngtcp2_callbacks cb;
@@ -412,6 +411,13 @@ int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_p
   fill_callbacks(&cb, 1);
   fill_settings(q->cfg, &settings, &params, ts);
   params.original_dcid = hd->dcid;
+  if (retry_odcid) {
+    /* RFC 9000 §7.3: after a Retry the client authenticates both IDs. */
+    params.original_dcid = *retry_odcid;
+    params.retry_scid = hd->dcid;
+    params.retry_scid_present = 1;
+    settings.token = hd->token;
+  }
   params.stateless_reset_token_present = 1;
   int rv = make_cid(ep, q, &scid);
   if (!rv) {
@@ -487,8 +493,7 @@ void wt_qconn_free(wt_qconn *q) {
   for (size_t i = 0; i < q->streams.cap; i++)
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);
-  size_t dcap = q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1;
-  for (size_t i = 0; i < dcap; i++)
+  for (size_t i = 0; q->dq && i < q->cfg->datagram_send_queue; i++)
     free(q->dq[i].data);
   free(q->dq);
   free(q->verify.hashes);
@@ -920,6 +925,9 @@ int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
   if (hdrlen + len > wt_qconn_max_datagram_payload(q)) return WT_ERR_TOO_LARGE;
   size_t cap = q->cfg->datagram_send_queue;
+  /* Allocated with the first datagram: most connections (and every
+   * half-open one a flood leaves behind) never send one. */
+  if (!q->dq && (q->dq = calloc(cap, sizeof(*q->dq))) == NULL) return WT_ERR_NOMEM;
   int rv = dq_make_room(q, hdrlen + len);
   if (rv) return rv;
   qdgram *d = &q->dq[(q->dq_head + q->dq_len) % cap];

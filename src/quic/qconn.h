@@ -56,8 +56,10 @@ typedef enum wt_qconn_state {
 } wt_qconn_state;
 
 /* Creates the server side of a connection from the client's first Initial
- * packet header. */
-int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_path *path, uint64_t ts, wt_qconn **out);
+ * packet header. `retry_odcid` is NULL, or the client's original DCID
+ * recovered from a valid Retry token in `hd` (the address is validated). */
+int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
+                        const ngtcp2_path *path, uint64_t ts, wt_qconn **out);
 
 /* Creates a client connection to `remote` from local address `local`. */
 int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t local_len,
@@ -115,6 +117,9 @@ int wt_qconn_wants_write(const wt_qconn *q);
 
 /* The peer's address as text ("127.0.0.1:4433", "[::1]:4433"). */
 void wt_qconn_peer(const wt_qconn *q, char *out, size_t cap);
+
+/* The peer's address. */
+const struct sockaddr *wt_qconn_peer_addr(const wt_qconn *q);
 
 /* Nonzero once the TLS handshake completed. */
 int wt_qconn_handshake_done(const wt_qconn *q);

@@ -59,6 +59,9 @@ struct wt_qconn {
   int closed_notified;
   int ready_notified;
   int wants_write;
+  int in_handshake; /* server: counted in the endpoint's handshakes */
+  uint8_t addr_key[16]; /* server: source address it is counted under */
+  uint8_t addr_keylen;  /* 0: not counted */
   ngtcp2_cid odcid; /* server: the client's first DCID, also routed to us */
   wt_idmap streams;
   qstream *ready_head, *ready_tail;

@@ -26,6 +26,7 @@
 #include "quic/endpoint.h"
 #include "quic/transport_internal.h"
 #include "quic/udp.h"
+#include "util/ratelimit.h"
 #include "util/url.h"
 #include "wt/router.h"
 #include "wt/wtconn.h"
@@ -50,6 +51,7 @@ struct wt_transport {
   tconn *pending;
   wt_stats stats;
   wt_router router; /* server routes, read by every connection */
+  wt_ratelimit request_rate; /* server: requests per source address */
   volatile int stop;
   int shutting_down;
   int in_process;
@@ -110,7 +112,14 @@ static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tc
 static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
 static void x_wake(void *ctx) { mark_pending(ctx); }
 
-static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake};
+static int x_admit_request(void *ctx) {
+  tconn *c = ctx;
+  uint8_t key[WT_RATELIMIT_KEY_MAX];
+  size_t klen = wt_ratelimit_addr_key(wt_qconn_peer_addr(c->q), key);
+  return !klen || wt_ratelimit_take(&c->t->request_rate, key, klen, now_ns(c->t));
+}
+
+static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake, x_admit_request};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */
@@ -217,7 +226,7 @@ static int attach(wt_transport *t, wt_qconn *q, const wt_conn_client_opts *copts
       .session_max_streams_bidi = t->cfg.session_max_streams_bidi,
       .session_max_streams_uni = t->cfg.session_max_streams_uni,
       .max_buffered_datagrams = t->cfg.max_buffered_datagrams,
-      .max_field_section_size = 16384,
+      .max_field_section_size = t->cfg.max_field_section_size,
       .log = &t->log,
   };
   gnutls_rnd(GNUTLS_RND_NONCE, &cc.grease_seed, sizeof(cc.grease_seed));
@@ -275,6 +284,15 @@ void wt_transport_config_init(wt_transport_config *c) {
   c->session_max_streams_uni = 100;
   c->max_buffered_datagrams = 64;
   c->cid_len = 16;
+  c->max_connections = 10000;
+  c->max_connections_per_addr = 128;
+  c->conn_rate_per_addr = 50;
+  c->conn_burst_per_addr = 100;
+  c->request_rate_per_addr = 100;
+  c->request_burst_per_addr = 200;
+  c->retry = WT_RETRY_AUTO;
+  c->retry_threshold = 128;
+  c->max_field_section_size = 16384;
 }
 
 static int validate_config(const wt_transport_config *c) {
@@ -282,7 +300,9 @@ static int validate_config(const wt_transport_config *c) {
       c->stream_send_buffer < 1024 || c->datagram_send_queue == 0 || c->datagram_recv_queue == 0 ||
       c->datagram_send_queue_bytes < 1500 || c->datagram_recv_queue_bytes < 1500 ||
       (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) || c->idle_timeout_ms == 0 || !c->bind_addr ||
-      (c->drafts & ~WT_DRAFT_MASK_ALL))
+      (c->drafts & ~WT_DRAFT_MASK_ALL) || (c->conn_rate_per_addr && !c->conn_burst_per_addr) ||
+      (c->request_rate_per_addr && !c->request_burst_per_addr) || c->retry > WT_RETRY_NEVER ||
+      c->max_field_section_size < 1024)
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
 }
@@ -327,9 +347,20 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .send_ctx = t,
       .on_accept = on_accept,
       .accept_ctx = t,
+      .max_connections = cfg->max_connections,
+      .max_conns_per_addr = cfg->max_connections_per_addr,
+      .conn_rate = cfg->conn_rate_per_addr,
+      .conn_burst = cfg->conn_burst_per_addr,
+      .retry_mode = cfg->retry,
+      .retry_threshold = cfg->retry_threshold,
   };
   wt_tls_server_source src = {cfg->cert_file, cfg->key_file, cfg->cert_pem, cfg->key_pem};
-  int rv = cfg->server ? wt_tls_server_new(&src, &t->log, &ec.tls_server) : 0;
+  uint64_t seed;
+  if (gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed))) return WT_ERR_TLS;
+  int rv = cfg->server ? wt_ratelimit_init(&t->request_rate, cfg->request_rate_per_addr, cfg->request_burst_per_addr,
+                                           WT_RATELIMIT_ADDRS, seed)
+                       : 0;
+  if (!rv && cfg->server) rv = wt_tls_server_new(&src, &t->log, &ec.tls_server);
   if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
   if (rv) wt_tls_server_free(ec.tls_server);
   return rv;
@@ -376,6 +407,7 @@ void wt_transport_free(wt_transport *t) {
   if (t->epfd >= 0) close(t->epfd);
   if (t->evfd >= 0) close(t->evfd);
   wt_router_free(&t->router);
+  wt_ratelimit_free(&t->request_rate);
   free(t);
 }
 
@@ -399,6 +431,7 @@ void wt_transport_get_stats(const wt_transport *t, wt_stats *out) {
   if (!t || !out) return;
   *out = t->stats;
   out->connections = wt_endpoint_conn_count(t->ep);
+  out->handshakes = wt_endpoint_handshakes(t->ep);
   out->send_errors = t->udp.send_errors;
 }
 

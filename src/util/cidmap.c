@@ -6,29 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/hash.h"
 #include "webtransport.h"
 
 #define EMPTY 0xff
-
-static uint64_t mix(uint64_t x) {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
-
-static uint64_t hash_cid(uint64_t seed, const uint8_t *cid, size_t len) {
-  uint64_t h = seed ^ (len * 0x9e3779b97f4a7c15ULL);
-  for (size_t i = 0; i < len; i += 8) {
-    uint64_t w = 0;
-    size_t n = len - i < 8 ? len - i : 8;
-    memcpy(&w, cid + i, n);
-    h = mix(h ^ w);
-  }
-  return mix(h);
-}
 
 static int key_eq(const wt_cid *k, const uint8_t *cid, size_t len) {
   return k->len == len && memcmp(k->data, cid, len) == 0;
@@ -56,7 +37,7 @@ void wt_cidmap_free(wt_cidmap *m) {
 
 static size_t find_slot(const wt_cidmap *m, const uint8_t *cid, size_t len) {
   size_t mask = m->cap - 1;
-  size_t i = (size_t)hash_cid(m->seed, cid, len) & mask;
+  size_t i = (size_t)wt_hash_bytes(m->seed, cid, len) & mask;
   while (m->slots[i].key.len != EMPTY && !key_eq(&m->slots[i].key, cid, len))
     i = (i + 1) & mask;
   return i;
@@ -108,7 +89,7 @@ void *wt_cidmap_del(wt_cidmap *m, const uint8_t *cid, size_t len) {
    * hole so that lookups can stop at the first empty slot. */
   size_t hole = i;
   for (size_t j = (i + 1) & mask; m->slots[j].key.len != EMPTY; j = (j + 1) & mask) {
-    size_t home = (size_t)hash_cid(m->seed, m->slots[j].key.data, m->slots[j].key.len) & mask;
+    size_t home = (size_t)wt_hash_bytes(m->seed, m->slots[j].key.data, m->slots[j].key.len) & mask;
     int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
     if (movable) {
       m->slots[hole] = m->slots[j];

@@ -45,6 +45,9 @@ typedef struct wt_conn_io {
   uint64_t (*streams_left)(void *ctx, int bidi);
   /* Asks the owner to send soon (an API call queued output). */
   void (*wake)(void *ctx);
+  /* Server: whether the peer may make another request now (its source
+   * address is within the request rate). NULL: always. */
+  int (*admit_request)(void *ctx);
 } wt_conn_io;
 
 typedef struct wt_conn_config {

@@ -468,6 +468,13 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
     wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
     return;
   }
+  /* Every request, plain or WebTransport, counts toward the rate of its
+   * source address. */
+  if (c->xio.admit_request && !c->xio.admit_request(c->xio.ctx)) {
+    WT_STAT(c, requests_rate_limited, 1);
+    wt_conn_refuse(c, sid, 429, NULL, "too many requests from this address");
+    return;
+  }
   /* Anything but a WebTransport request (a GET, a plain CONNECT, a
    * WebSocket extended CONNECT) is for the routes of plain HTTP. */
   if (strcmp(h->method, "CONNECT") != 0 || !h->protocol || !known_protocol_token(h->protocol)) {

@@ -23,18 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "child.h"
 #include "test.h"
 #include "webtransport.h"
 
 /* ------------------------------------------------------------------------ */
 /* The wt-server child processes                                            */
 
-typedef struct child {
-  pid_t pid;
-  uint16_t port;
-  uint8_t hash[32];
-  char out_path[64]; /* its stdout */
-} child;
+typedef test_child child;
 
 static const char *server_bin;
 static child plain, origins; /* origins: started with --allow-origin */
@@ -50,20 +46,10 @@ static void sleep_ms(int ms) {
   nanosleep(&ts, NULL);
 }
 
-/* The child's stdout so far, NUL-terminated, into buf. */
-static void read_output(const child *c, char *buf, size_t cap) {
-  buf[0] = 0;
-  FILE *f = fopen(c->out_path, "r");
-  if (!f) return;
-  size_t n = fread(buf, 1, cap - 1, f);
-  buf[n] = 0;
-  fclose(f);
-}
-
 /* How often `needle` occurs in the child's stdout so far. */
 static int server_count(const child *c, const char *needle) {
   static char buf[1 << 20];
-  read_output(c, buf, sizeof(buf));
+  test_child_output(c, buf, sizeof(buf));
   int n = 0;
   for (const char *p = buf; (p = strstr(p, needle)) != NULL; p++)
     n++;
@@ -81,66 +67,8 @@ static int server_said(const child *c, const char *needle, int times) {
   return 1;
 }
 
-static int parse_banner(child *c) {
-  char buf[4096], hex[65];
-  unsigned port;
-  read_output(c, buf, sizeof(buf));
-  const char *l = strstr(buf, "wt-server listening on ");
-  const char *p = l ? strstr(l, " port ") : NULL;
-  const char *h = strstr(buf, "certificate sha256: ");
-  if (!p || !h || sscanf(p, " port %u", &port) != 1 || sscanf(h, "certificate sha256: %64[0-9a-f]", hex) != 1)
-    return -1;
-  c->port = (uint16_t)port;
-  return wt_parse_sha256(hex, c->hash);
-}
-
-/* Starts wt-server --port 0 plus `args` (NULL-terminated); waits for its
- * banner. Returns 0 or -1. */
-static int spawn_server(child *c, const char *const *args) {
-  snprintf(c->out_path, sizeof(c->out_path), "/tmp/wt_scripted_XXXXXX");
-  int fd = mkstemp(c->out_path);
-  if (fd < 0) return -1;
-  const char *argv[16] = {server_bin, "--port", "0"};
-  for (int i = 0; args[i] && i < 12; i++)
-    argv[3 + i] = args[i];
-  pid_t parent = getpid();
-  c->pid = fork();
-  if (c->pid == 0) {
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    dup2(fd, 1);
-    execv(server_bin, (char *const *)argv);
-    _exit(127);
-  }
-  close(fd);
-  if (c->pid < 0) return -1;
-  for (int i = 0; i < 1000; i++) {
-    if (parse_banner(c) == 0) return 0;
-    if (waitpid(c->pid, NULL, WNOHANG) == c->pid) break;
-    sleep_ms(10);
-  }
-  return -1;
-}
-
-/* Sends `sig` and waits for the exit. Returns the wait status, or -1 if
- * the child had to be killed. */
-static int stop_server(child *c, int sig) {
-  int status = -1;
-  if (c->pid <= 0) return -1;
-  kill(c->pid, sig);
-  for (int i = 0; i < 1000; i++) {
-    if (waitpid(c->pid, &status, WNOHANG) == c->pid) break;
-    sleep_ms(10);
-    status = -1;
-  }
-  if (status == -1) {
-    kill(c->pid, SIGKILL);
-    waitpid(c->pid, NULL, 0);
-  }
-  c->pid = 0;
-  unlink(c->out_path);
-  return status;
-}
+static int spawn_server(child *c, const char *const *args) { return test_child_spawn(c, server_bin, args); }
+static int stop_server(child *c, int sig) { return test_child_stop(c, sig); }
 
 static void kill_children(void) {
   child *all[] = {&plain, &origins};

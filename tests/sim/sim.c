@@ -32,7 +32,22 @@ struct sim {
   size_t n, cap;
   wt_transport *t[2]; /* 0 client, 1 server */
   struct sockaddr_in addr[2];
+  sim_tap tap;
+  void *tap_ud;
+  size_t nstray;
+  size_t stray_len;
+  uint8_t stray[1500];
 };
+
+void sim_set_tap(sim *s, sim_tap tap, void *ud) {
+  s->tap = tap;
+  s->tap_ud = ud;
+}
+size_t sim_stray_count(const sim *s) { return s->nstray; }
+const uint8_t *sim_stray_last(const sim *s, size_t *len) {
+  *len = s->stray_len;
+  return s->stray;
+}
 
 double sim_random(sim *s) {
   s->rng ^= s->rng >> 12;
@@ -114,8 +129,18 @@ static uint64_t io_now(void *ctx) { return ((sim *)((uintptr_t)ctx & ~(uintptr_t
 static void io_send(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n) {
   sim *s = (sim *)((uintptr_t)ctx & ~(uintptr_t)1);
   int from = (int)((uintptr_t)ctx & 1);
-  for (size_t i = 0; i < n; i++)
-    transmit(s, from, buf + pkts[i].off, pkts[i].len);
+  for (size_t i = 0; i < n; i++) {
+    const uint8_t *d = buf + pkts[i].off;
+    const struct sockaddr_in *to = (const struct sockaddr_in *)&pkts[i].to;
+    if (from && (to->sin_addr.s_addr != s->addr[0].sin_addr.s_addr || to->sin_port != s->addr[0].sin_port)) {
+      s->nstray++;
+      s->stray_len = pkts[i].len < sizeof(s->stray) ? pkts[i].len : sizeof(s->stray);
+      memcpy(s->stray, d, s->stray_len);
+      continue;
+    }
+    if (s->tap && !s->tap(s->tap_ud, from, d, pkts[i].len)) continue;
+    transmit(s, from, d, pkts[i].len);
+  }
 }
 
 static int io_resolve(void *ctx, const char *host, uint16_t port, struct sockaddr_storage *out, socklen_t *len) {
@@ -172,6 +197,13 @@ void sim_connect_options(const sim *s, wt_connect_options *o, wt_event_cb on_eve
 }
 sim_stats sim_get_stats(const sim *s, int dir) { return s->stats[dir]; }
 
+void sim_inject(sim *s, uint16_t port, const uint8_t *data, size_t len) {
+  struct sockaddr_in from = {.sin_family = AF_INET, .sin_port = htons(port)};
+  from.sin_addr.s_addr = htonl(0x7f000003);
+  wt_transport_deliver(s->t[1], (struct sockaddr *)&from, sizeof(from), data, len);
+  wt_transport_process(s->t[1]);
+}
+
 static void process_all(sim *s) {
   for (int i = 0; i < 2; i++)
     if (s->t[i]) wt_transport_process(s->t[i]);
@@ -185,6 +217,12 @@ static uint64_t next_event(sim *s) {
     if (t < next) next = t;
   }
   return next;
+}
+
+void sim_sleep(sim *s, uint64_t ns) {
+  uint64_t end = s->now + ns;
+  sim_run(s, NULL, NULL, ns);
+  if (s->now < end) s->now = end;
 }
 
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {

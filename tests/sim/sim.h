@@ -52,8 +52,24 @@ uint64_t sim_now(const sim *s);
  * just runs for up to `max_ns` and returns 1. */
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns);
 
+/* Runs for exactly `ns` of virtual time: the clock ends `ns` later even if
+ * nothing happened (sim_run stops early when all is quiet). */
+void sim_sleep(sim *s, uint64_t ns);
+
 /* Per-direction counters: 0 client-to-server, 1 server-to-client. */
 sim_stats sim_get_stats(const sim *s, int dir);
+
+/* A tap sees every packet as it leaves a side (dir 0: client to server, 1:
+ * server to client), before the link. Return 0 to drop it. */
+typedef int (*sim_tap)(void *ud, int dir, const uint8_t *data, size_t len);
+void sim_set_tap(sim *s, sim_tap tap, void *ud);
+
+/* Delivers a packet to the server at once as if from 127.0.0.3:`port` (a
+ * host other than the client). What the server sends there is not
+ * delivered but counted, and the last such packet kept. */
+void sim_inject(sim *s, uint16_t port, const uint8_t *data, size_t len);
+size_t sim_stray_count(const sim *s);
+const uint8_t *sim_stray_last(const sim *s, size_t *len);
 
 /* Seeded random number in [0, 1), shared with tests that want it. */
 double sim_random(sim *s);

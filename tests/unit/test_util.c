@@ -7,12 +7,14 @@
  * returns; the maps and the heap are also run against brute-force reference
  * models. Not for: logging or error strings (log.c, errors.c).
  */
+#include <arpa/inet.h>
 #include <stdlib.h>
 
 #include "test.h"
 #include "util/buf.h"
 #include "util/cidmap.h"
 #include "util/idmap.h"
+#include "util/ratelimit.h"
 #include "util/timerheap.h"
 #include "util/url.h"
 #include "util/utf8.h"
@@ -933,6 +935,112 @@ static void hex_parse_rejects_malformed_input(void) {
   CHECK_EQ(wt_parse_sha256(text, h), WT_ERR_INVALID_ARGUMENT);
 }
 
+/* ------------------------------------------------------------------------ */
+/* ratelimit                                                                */
+
+#define SEC 1000000000ULL
+
+static void ratelimit_allows_burst_then_refuses(void) {
+  wt_ratelimit rl;
+  CHECK_EQ(wt_ratelimit_init(&rl, 10, 5, 64, 1), 0);
+  const uint8_t k[4] = {10, 0, 0, 1};
+  uint64_t t = 5 * SEC;
+  for (int i = 0; i < 5; i++)
+    CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t), 1);
+  CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t), 0);
+  /* A refusal takes nothing: still refused just before the next token. */
+  CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t + SEC / 10 - 1), 0);
+  CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t + SEC / 10), 1);
+  CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t + SEC / 10), 0);
+  /* After a long pause the bucket holds `burst` again, not more. */
+  t += 100 * SEC;
+  for (int i = 0; i < 5; i++)
+    CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t), 1);
+  CHECK_EQ(wt_ratelimit_take(&rl, k, 4, t), 0);
+  wt_ratelimit_free(&rl);
+}
+
+static void ratelimit_sustained_rate_matches_configuration(void) {
+  wt_ratelimit rl;
+  CHECK_EQ(wt_ratelimit_init(&rl, 100, 10, 64, 7), 0);
+  const uint8_t k[8] = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 1};
+  /* Ask every millisecond for 10 s: 10 (burst) + 100/s * 10 s granted. */
+  int granted = 0;
+  for (uint64_t ms = 0; ms < 10000; ms++)
+    granted += wt_ratelimit_take(&rl, k, 8, SEC + ms * 1000000ULL);
+  CHECK(granted >= 1005 && granted <= 1011);
+  wt_ratelimit_free(&rl);
+}
+
+static void ratelimit_keys_are_independent(void) {
+  wt_ratelimit rl;
+  CHECK_EQ(wt_ratelimit_init(&rl, 1, 2, 1024, 3), 0);
+  uint8_t a[4] = {192, 0, 2, 1}, b[4] = {192, 0, 2, 2};
+  CHECK_EQ(wt_ratelimit_take(&rl, a, 4, SEC), 1);
+  CHECK_EQ(wt_ratelimit_take(&rl, a, 4, SEC), 1);
+  CHECK_EQ(wt_ratelimit_take(&rl, a, 4, SEC), 0);
+  CHECK_EQ(wt_ratelimit_take(&rl, b, 4, SEC), 1);
+  /* A shorter key with the same prefix is another key. */
+  CHECK_EQ(wt_ratelimit_take(&rl, a, 3, SEC), 1);
+  wt_ratelimit_free(&rl);
+}
+
+static void ratelimit_zero_rate_is_unlimited(void) {
+  wt_ratelimit rl;
+  CHECK_EQ(wt_ratelimit_init(&rl, 0, 0, 0, 0), 0);
+  CHECK(rl.e == NULL);
+  for (int i = 0; i < 1000; i++)
+    CHECK_EQ(wt_ratelimit_take(&rl, (const uint8_t *)"x", 1, SEC), 1);
+  wt_ratelimit_free(&rl);
+  CHECK_EQ(wt_ratelimit_init(&rl, 5, 0, 16, 0), WT_ERR_INVALID_ARGUMENT);
+}
+
+/* Many more keys than slots: memory stays fixed, and a key that keeps
+ * hammering stays limited because idle buckets are replaced first. */
+static void ratelimit_table_is_bounded_and_keeps_heavy_users(void) {
+  wt_ratelimit rl;
+  CHECK_EQ(wt_ratelimit_init(&rl, 1, 5, 16, 11), 0);
+  size_t slots = rl.nsets * WT_RATELIMIT_WAYS;
+  CHECK(slots >= 16 && slots <= 64);
+  const uint8_t heavy[4] = {198, 51, 100, 7};
+  uint64_t t = SEC;
+  for (int i = 0; i < 5; i++)
+    CHECK_EQ(wt_ratelimit_take(&rl, heavy, 4, t), 1);
+  int heavy_granted = 0;
+  for (uint32_t i = 0; i < 100000; i++) {
+    uint8_t k[4];
+    memcpy(k, &i, 4);
+    t += 1000; /* 1 us apart: 0.1 s in all, less than one token */
+    (void)wt_ratelimit_take(&rl, k, 4, t);
+    if (i % 100 == 0) heavy_granted += wt_ratelimit_take(&rl, heavy, 4, t);
+  }
+  CHECK_EQ(heavy_granted, 0);
+  CHECK_EQ(rl.nsets * WT_RATELIMIT_WAYS, slots);
+  wt_ratelimit_free(&rl);
+}
+
+static void ratelimit_address_keys(void) {
+  uint8_t k1[16], k2[16];
+  struct sockaddr_in v4 = {.sin_family = AF_INET, .sin_port = htons(1)};
+  inet_pton(AF_INET, "203.0.113.9", &v4.sin_addr);
+  struct sockaddr_in6 mapped = {.sin6_family = AF_INET6, .sin6_port = htons(2)};
+  inet_pton(AF_INET6, "::ffff:203.0.113.9", &mapped.sin6_addr);
+  CHECK_EQ(wt_ratelimit_addr_key((struct sockaddr *)&v4, k1), 4);
+  CHECK_EQ(wt_ratelimit_addr_key((struct sockaddr *)&mapped, k2), 4);
+  CHECK_MEM(k1, k2, 4); /* the port does not matter, nor the mapping */
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6}, b = a, c = a;
+  inet_pton(AF_INET6, "2001:db8:1:2::1", &a.sin6_addr);
+  inet_pton(AF_INET6, "2001:db8:1:2:ffff::99", &b.sin6_addr);
+  inet_pton(AF_INET6, "2001:db8:1:3::1", &c.sin6_addr);
+  CHECK_EQ(wt_ratelimit_addr_key((struct sockaddr *)&a, k1), 8);
+  CHECK_EQ(wt_ratelimit_addr_key((struct sockaddr *)&b, k2), 8);
+  CHECK_MEM(k1, k2, 8); /* one /64 */
+  CHECK_EQ(wt_ratelimit_addr_key((struct sockaddr *)&c, k2), 8);
+  CHECK(memcmp(k1, k2, 8) != 0);
+  struct sockaddr un = {.sa_family = AF_UNIX};
+  CHECK_EQ(wt_ratelimit_addr_key(&un, k1), 0);
+}
+
 int main(void) {
   RUN(buf_append_then_read_in_order);
   RUN(buf_rpos_is_never_null);
@@ -993,5 +1101,12 @@ int main(void) {
   RUN(hex_round_trips);
   RUN(hex_parse_accepts_uppercase_and_colons);
   RUN(hex_parse_rejects_malformed_input);
+
+  RUN(ratelimit_allows_burst_then_refuses);
+  RUN(ratelimit_sustained_rate_matches_configuration);
+  RUN(ratelimit_keys_are_independent);
+  RUN(ratelimit_zero_rate_is_unlimited);
+  RUN(ratelimit_table_is_bounded_and_keeps_heavy_users);
+  RUN(ratelimit_address_keys);
   return TEST_REPORT();
 }

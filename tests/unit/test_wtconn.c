@@ -163,6 +163,9 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
 static size_t x_max_dgram(void *ctx) { return dgram_room; }
 static uint64_t x_streams_left(void *ctx, int bidi) { return 100; }
 static void x_wake(void *ctx) {}
+/* Requests the server still admits (the transport's per-address rate). */
+static int admit_left;
+static int x_admit(void *ctx) { return admit_left > 0 ? (admit_left--, 1) : 0; }
 
 static void on_event(const wt_event *ev, void *ud) {
   side *sd = ud;
@@ -214,6 +217,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
   q_tail = NULL;
   hold_sid = -1;
   dgram_room = 1200;
+  admit_left = 1000;
   for (int i = 0; i < 2; i++) {
     if (S[i].c) wt_conn_free(S[i].c);
     for (int k = 0; k < 256; k++)
@@ -246,7 +250,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .session_max_streams_uni = pool_max_streams,
                           .router = i ? routes : NULL};
     wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
-    wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
+    wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake, x_admit};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
   }
@@ -467,6 +471,25 @@ static void refused_session_reports_the_status(void) {
   CHECK_EQ(S[0].http_status, 404);
   CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 0);
   CHECK_EQ(response_status(0), 404);
+}
+
+/* Over the request rate a request gets 429 and the client hears the
+ * status; the next one, once admitted again, works. */
+static void requests_over_the_rate_get_429(void) {
+  setup(WT_DRAFT_MASK_ALL, 1 << 20);
+  admit_left = 0;
+  wt_session *cs = connect_session(NULL);
+  pump();
+  CHECK(cs != NULL);
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_CLOSED], 1);
+  CHECK_EQ(S[0].http_status, 429);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 0);
+  CHECK_EQ(response_status(0), 429);
+  admit_left = 1;
+  cs = connect_session(NULL);
+  pump();
+  CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 1);
+  CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
 }
 
 static void plain_requests_get_405(void) {
@@ -1382,6 +1405,7 @@ int main(void) {
   RUN(sessions_open_in_every_draft_generation);
   RUN(client_falls_back_to_the_servers_newest_generation);
   RUN(refused_session_reports_the_status);
+  RUN(requests_over_the_rate_get_429);
   RUN(plain_requests_get_405);
   RUN(subprotocol_is_negotiated_by_server_preference);
   RUN(bidi_and_uni_streams_echo);
