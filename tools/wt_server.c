@@ -21,6 +21,9 @@
  *                     first (wt_stream_abort_send_at, WT_RELIABLE_ALL);
  *  - stop_code=C      send STOP_SENDING on each client stream when it is
  *                     accepted (its echo is then empty).
+ * Paths /webtransport/devious-baton and /baton run the Devious Baton
+ * protocol (draft-frindell-webtrans-devious-baton-00, baton_session.c):
+ * query version, baton and count; a bad value is answered 400.
  * It prints, on stdout, the address, the certificate's SHA-256 and how to
  * open the session from a browser, so a harness can start it the same way
  * every time. It uses only the public API; its event loop is the
@@ -33,6 +36,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
+#include "baton_session.h"
 #include "toolutil.h"
 #include "webtransport.h"
 #include "wt_server_params.h"
@@ -414,6 +420,66 @@ static void on_event(const wt_event *ev, void *ud) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Devious Baton (/webtransport/devious-baton and /baton)                   */
+
+static void baton_on_event(const wt_event *ev, void *ud) {
+  baton_session *b = wt_session_user_data(ev->session);
+  if (ev->type == WT_EV_SESSION_READY) {
+    baton_params p;
+    const char *why;
+    const char *q = strchr(wt_session_path(ev->session), '?');
+    baton_params_parse(q ? q + 1 : NULL, &p, &why); /* validated by on_request */
+    uint8_t r = 0;
+    while (p.baton < 0) { /* the draft: a random value 1..255 when none is given */
+      if (getrandom(&r, 1, 0) == 1 && r) p.baton = r;
+    }
+    printf("session %llu open: devious baton, %u batons starting at %d, protocol %s\n",
+           (unsigned long long)wt_session_id(ev->session), p.count, p.baton,
+           wt_session_protocol(ev->session) ? wt_session_protocol(ev->session) : "-");
+    fflush(stdout);
+    b = baton_session_new(ev->session, 1, p.count, p.baton);
+    if (!b) {
+      wt_session_close(ev->session, 0, "wt-server: out of memory", 24);
+      return;
+    }
+    wt_session_set_user_data(ev->session, b);
+    baton_session_start(b);
+    return;
+  }
+  if (!b) return;
+  baton_session_on_event(b, ev);
+  if (ev->type != WT_EV_SESSION_CLOSED) return;
+  char why[256];
+  baton_stats st;
+  baton_session_stats(b, &st);
+  int ok = baton_session_result(b, why, sizeof(why)) == 0;
+  printf("session %llu baton %s: %llu messages received, %llu sent, %llu datagrams sent, %llu received%s%s\n",
+         (unsigned long long)wt_session_id(ev->session), ok ? "done" : "FAILED", (unsigned long long)st.received,
+         (unsigned long long)st.sent, (unsigned long long)st.datagrams_sent, (unsigned long long)st.datagrams_received,
+         ok ? "" : ": ", ok ? "" : why);
+  fflush(stdout);
+  baton_session_free(b);
+}
+
+/* Validates the baton query (the draft's 4xx answers) and routes the
+ * session to the baton game. */
+static int baton_request(wt_request *r, const char *path) {
+  baton_params p;
+  const char *why;
+  int status = baton_params_parse(strchr(path, '?') ? strchr(path, '?') + 1 : NULL, &p, &why);
+  if (status) {
+    char line[512];
+    snprintf(line, sizeof(line), "refusing %.400s with %d: %s", path, status, why);
+    if (!quiet) tool_log(WT_LOG_INFO, line, "wt-server");
+    return status;
+  }
+  for (size_t i = 0; i < wt_request_protocol_count(r); i++)
+    if (!strcmp(wt_request_protocol(r, i), BATON_PROTOCOL)) wt_request_select_protocol(r, BATON_PROTOCOL);
+  wt_request_set_callback(r, baton_on_event, NULL);
+  return 200;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Requests                                                                 */
 
 static int path_is(const char *path, const char *want) {
@@ -439,6 +505,7 @@ static int on_request(wt_request *r, void *ud) {
   if (verbose)
     printf("request: path %s authority %s origin %s draft %d\n", path, wt_request_authority(r), origin ? origin : "-",
            wt_request_draft(r));
+  if (path_is(path, "/webtransport/devious-baton") || path_is(path, "/baton")) return baton_request(r, path);
   if (!path_is(path, "/echo")) return 404;
   wts_params p;
   int status = 200;
@@ -466,7 +533,7 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--allow-origin ORIGIN]... [-v] [-q]\n"
+                  "                 [--max-streams N] [--allow-origin ORIGIN]... [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
@@ -474,7 +541,10 @@ static void usage(void) {
                   "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
                   "  /echo takes query parameters that script the server's side of a session:\n"
                   "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
-                  "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n");
+                  "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n"
+                  "  /webtransport/devious-baton and /baton run the Devious Baton protocol (sub-protocol\n"
+                  "  devious-baton-00; query version=0&baton=1..255&count=N, else 400).\n"
+                  "  --max-streams N lets a client have N streams of each kind open (default 128).\n");
 }
 
 static void print_banner(const char *addr) {
@@ -560,6 +630,8 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->cert_file = argv[++i];
     else if (!strcmp(a, "--key") && v)
       cfg->key_file = argv[++i];
+    else if (!strcmp(a, "--max-streams") && v)
+      cfg->max_streams_bidi = cfg->max_streams_uni = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--idle-timeout") && v)
       cfg->idle_timeout_ms = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--allow-origin") && v)
