@@ -89,7 +89,14 @@ typedef struct server {
 } server;
 
 static server srv;
-static int verbose, quiet;
+static int verbose, quiet, rotate_asked;
+
+/* Certificate rotation: every `every` seconds (0: never) a generated
+ * certificate is replaced by a new one, or --cert/--key are read again. */
+static struct {
+  double every, next;
+  const char *cert_file, *key_file;
+} rot = {12 * 86400.0, 0, NULL, NULL};
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */
@@ -533,11 +540,14 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--max-streams N] [--allow-origin ORIGIN]... [-v] [-q]\n"
+                  "                 [--max-streams N] [--rotate-after SECONDS] [--allow-origin ORIGIN]... [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
                   "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
+                  "  It is replaced by a new one every --rotate-after seconds (default 12 days; 0 never),\n"
+                  "  and the new hash printed. With --cert/--key, --rotate-after re-reads the files instead\n"
+                  "  (default: never).\n"
                   "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
                   "  /echo takes query parameters that script the server's side of a session:\n"
                   "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
@@ -563,9 +573,54 @@ static void print_banner(const char *addr) {
   fflush(stdout);
 }
 
+/* Replaces the certificate of every transport for new connections and
+ * prints the new hash, so browsers' serverCertificateHashes can be updated
+ * before the old certificate's 14 days run out. */
+static void rotate_certificate(void) {
+  char *cert = NULL, *key = NULL;
+  uint8_t h[32];
+  int rv;
+  rot.next = tool_now() + rot.every;
+  if (rot.cert_file) {
+    cert = tool_read_text(rot.cert_file);
+    key = tool_read_text(rot.key_file);
+    rv = cert && key ? 0 : WT_ERR_NOT_FOUND;
+    /* Unchanged files: nothing to announce. */
+    if (!rv && wt_certificate_inspect(cert, h, NULL, NULL, 0) == 0 && !memcmp(h, wt_transport_cert_sha256(srv.t[0]), 32)) {
+      free(cert);
+      free(key);
+      return;
+    }
+  } else {
+    rv = wt_certificate_generate(&cert, &key, h);
+  }
+  for (int i = 0; i < srv.nt && !rv; i++)
+    rv = wt_transport_set_certificate(srv.t[i], cert, key);
+  free(cert);
+  free(key);
+  if (rv) {
+    char line[256];
+    snprintf(line, sizeof(line), "certificate rotation failed (%s); still serving the previous certificate",
+             wt_strerror(rv));
+    tool_log(WT_LOG_ERROR, line, "wt-server");
+    return;
+  }
+  char hex[65], b64[64];
+  wt_hex_sha256(wt_transport_cert_sha256(srv.t[0]), hex);
+  tool_base64(wt_transport_cert_sha256(srv.t[0]), 32, b64);
+  printf("certificate rotated: sha256 %s base64 %s (new connections; next rotation in %.0f s)\n", hex, b64,
+         rot.every);
+  fflush(stdout);
+}
+
 /* How long epoll may sleep: until the first transport or session timer. */
 static int wait_ms(void) {
   int ms = timers_wait_ms();
+  if (rot.every > 0) {
+    double r = (rot.next - tool_now()) * 1e3;
+    int rms = r <= 0 ? 0 : r >= 60000 ? 60000 : (int)r + 1;
+    if (ms < 0 || rms < ms) ms = rms;
+  }
   for (int i = 0; i < srv.nt; i++) {
     int t = wt_transport_timeout_ms(srv.t[i]);
     if (t >= 0 && (ms < 0 || t < ms)) ms = t;
@@ -588,6 +643,7 @@ static int run(void) {
     for (int i = 0; i < srv.nt; i++)
       wt_transport_process(srv.t[i]);
     timers_run();
+    if (rot.every > 0 && tool_now() >= rot.next) rotate_certificate();
   }
   close(ep);
   return 0;
@@ -630,6 +686,8 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->cert_file = argv[++i];
     else if (!strcmp(a, "--key") && v)
       cfg->key_file = argv[++i];
+    else if (!strcmp(a, "--rotate-after") && v)
+      rot.every = atof(argv[++i]), rotate_asked = 1;
     else if (!strcmp(a, "--max-streams") && v)
       cfg->max_streams_bidi = cfg->max_streams_uni = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--idle-timeout") && v)
@@ -667,6 +725,13 @@ int main(int argc, char **argv) {
     return rv;
   }
   cfg.allowed_origins = origins;
+  if (cfg.cert_file) {
+    /* Files are rotated by whoever writes them; re-read only when asked. */
+    rot.cert_file = cfg.cert_file;
+    rot.key_file = cfg.key_file;
+    if (!rotate_asked) rot.every = 0;
+  }
+  rot.next = tool_now() + rot.every;
   char *cert = NULL, *key = NULL;
   if (addr) {
     cfg.bind_addr = addr;

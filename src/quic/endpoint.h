@@ -97,6 +97,9 @@ size_t wt_endpoint_conn_count(const wt_endpoint *ep);
 
 /* For qconn.c. */
 const wt_endpoint_config *wt_endpoint_get_config(const wt_endpoint *ep);
+/* Server: connections accepted from now on use `s` (the endpoint takes
+ * the reference); live connections keep theirs. */
+void wt_endpoint_set_tls_server(wt_endpoint *ep, wt_tls_server *s);
 wt_tls_client_creds *wt_endpoint_client_creds(wt_endpoint *ep);
 /* Makes a new CID for q, registers it, and derives its reset token. */
 int wt_endpoint_issue_cid(wt_endpoint *ep, wt_qconn *q, ngtcp2_cid *cid, size_t len, uint8_t *token);

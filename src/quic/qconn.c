@@ -422,6 +422,9 @@ int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_p
   if (!rv && ngtcp2_conn_server_new(&q->conn, &hd->scid, &scid, path, hd->version, &cb, &settings, &params, NULL, q))
     rv = WT_ERR_QUIC;
   if (!rv) rv = wt_tls_server_session(q->cfg->tls_server, &q->cref, &q->tls);
+  /* The certificate may be replaced (wt_transport_set_certificate) while
+   * this session still uses the old credentials: hold a reference. */
+  if (!rv) q->tls_server = wt_tls_server_ref(q->cfg->tls_server);
   if (rv) {
     wt_qconn_free(q);
     return rv;
@@ -484,6 +487,7 @@ void wt_qconn_free(wt_qconn *q) {
   if (q->odcid.datalen) wt_endpoint_retire_cid(q->ep, &q->odcid);
   if (q->tls) gnutls_deinit(q->tls);
   if (q->own_creds) gnutls_certificate_free_credentials(q->own_creds);
+  wt_tls_server_free(q->tls_server);
   for (size_t i = 0; i < q->streams.cap; i++)
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);

@@ -46,6 +46,7 @@ struct wt_qconn {
   ngtcp2_conn *conn;
   gnutls_session_t tls;
   gnutls_certificate_credentials_t own_creds;
+  wt_tls_server *tls_server; /* server: the credentials of its handshake (a reference) */
   wt_tls_conn_ref cref;
   wt_tls_verify verify;
   int is_server;

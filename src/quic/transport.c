@@ -393,6 +393,21 @@ const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
   return ec && ec->tls_server ? wt_tls_server_cert_sha256(ec->tls_server) : NULL;
 }
 
+int wt_transport_set_certificate(wt_transport *t, const char *cert_pem, const char *key_pem) {
+  if (!t || !cert_pem != !key_pem) return WT_ERR_INVALID_ARGUMENT;
+  const wt_endpoint_config *ec = wt_endpoint_get_config(t->ep);
+  if (!ec->tls_server) return WT_ERR_INVALID_ARGUMENT; /* not a server */
+  wt_tls_server_source src = {NULL, NULL, cert_pem, key_pem};
+  wt_tls_server *s;
+  int rv = wt_tls_server_new(&src, &t->log, &s);
+  if (rv) return rv;
+  wt_endpoint_set_tls_server(t->ep, s);
+  char hex[65];
+  wt_hex_sha256(wt_tls_server_cert_sha256(s), hex);
+  WT_LOGI(&t->log, "certificate replaced: new connections get the certificate with sha256 %s", hex);
+  return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Processing                                                               */
 
