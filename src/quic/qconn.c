@@ -524,6 +524,24 @@ static void describe_peer_close(wt_qconn *q, char *out, size_t cap) {
            (int)(ce.reasonlen > 120 ? 120 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
 }
 
+/* Server: a client that closes with a TLS alert before the handshake
+ * completes has refused our certificate; say which one it should pin. */
+static void log_certificate_rejected(wt_qconn *q, const char *detail) {
+  if (!q->is_server || ngtcp2_conn_get_handshake_completed(q->conn) || !q->tls_server) return;
+  ngtcp2_connection_close_error ce;
+  ngtcp2_conn_get_connection_close_error(q->conn, &ce);
+  if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION || ce.error_code < 0x100 ||
+      ce.error_code > 0x1ff)
+    return;
+  char hex[65];
+  wt_hex_sha256(wt_tls_server_cert_sha256(q->tls_server), hex);
+  WT_LOGW(q->cfg->log,
+          "a client refused our certificate during the TLS handshake (%s): a client pinning "
+          "serverCertificateHashes must use sha256 %s; browsers also refuse RSA keys and certificates valid "
+          "longer than 14 days",
+          detail, hex);
+}
+
 /* Builds and sends CONNECTION_CLOSE for `err` and enters the closing
  * period, keeping the packet to repeat it. */
 static void send_close(wt_qconn *q, const ngtcp2_connection_close_error *err, uint64_t ts) {
@@ -569,6 +587,7 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
   switch (rv) {
   case NGTCP2_ERR_DRAINING:
     describe_peer_close(q, detail, sizeof(detail));
+    log_certificate_rejected(q, detail);
     enter_period(q, QC_DRAINING, ts);
     notify_closed(q, 0, detail);
     return;
@@ -586,7 +605,8 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
     send_close(q, &err, ts);
     snprintf(detail, sizeof(detail), "TLS handshake failed%s%s (alert %u)", q->verify.error[0] ? ": " : "",
              q->verify.error, ngtcp2_conn_get_tls_alert(q->conn));
-    WT_LOGW(q->cfg->log, "%s", detail);
+    /* A client's sessions report it in their one failure line. */
+    if (q->is_server) WT_LOGW(q->cfg->log, "%s", detail);
     notify_closed(q, WT_ERR_TLS, detail);
     return;
   default:

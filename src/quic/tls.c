@@ -313,7 +313,12 @@ static int verify_hashes(gnutls_session_t session, wt_tls_verify *v) {
     return -1;
   }
   wt_hex_sha256(h, hex);
-  snprintf(v->error, sizeof(v->error), "certificate hash mismatch: server certificate sha256 %s is not pinned", hex);
+  char pinned[65];
+  wt_hex_sha256(v->hashes[0], pinned);
+  snprintf(v->error, sizeof(v->error),
+           "certificate hash mismatch: the server's certificate has sha256 %s, we pinned %s%s; it probably has a new "
+           "certificate: pin its current hash (wt-server prints it at start and on rotation)",
+           hex, pinned, v->nhashes > 1 ? " and others" : "");
   return -1;
 }
 

@@ -135,6 +135,7 @@ typedef struct wt_flow {
   uint64_t tx_max_data, tx_data;
   uint64_t tx_max_streams[2], tx_streams[2];
   uint64_t blocked_data_at, blocked_streams_at[2]; /* last *_BLOCKED value sent, plus 1 */
+  uint64_t peer_blocked_at[3]; /* last *_BLOCKED value logged (data, uni, bidi), plus 1: one line per limit */
   /* limits we set for the peer */
   uint64_t rx_window, rx_max_data, rx_data, rx_consumed;
   uint64_t rx_stream_window[2], rx_max_streams[2], rx_streams[2], rx_retired[2];
