@@ -335,6 +335,13 @@ typedef struct wt_transport_config {
   size_t cid_len;
   wt_cid_generate_cb cid_generate;
   void *cid_user_data;
+  /** An existing directory: every connection writes a qlog file there,
+   * `server-<cid>.sqlog` or `client-<cid>.sqlog` (JSON-SEQ, RFC 7464):
+   * ngtcp2's QUIC events, plus the HTTP/3 SETTINGS the peer sent and
+   * WebTransport session events (`webtransport:session_established`,
+   * `webtransport:session_closed` with the one-line cause). NULL (default):
+   * no qlog. The string is copied. */
+  const char *qlog_dir;
 } wt_transport_config;
 
 /** Fills `cfg` with defaults. */

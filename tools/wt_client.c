@@ -364,6 +364,7 @@ static void usage(void) {
                   "end:\n"
                   "  --close-code C --close-reason R   close the session with this code and reason\n"
                   "  --timeout SECONDS    give up after this long (default 30)\n"
+                  "  --qlog-dir DIR       write a qlog file (JSON-SEQ) of the connection into DIR\n"
                   "  -v / -q              more / less logging\n");
 }
 
@@ -391,6 +392,7 @@ typedef struct opts {
   uint64_t echo_bytes, streams, stream_bytes, uni_bytes;
   const char *echo_file;
   double timeout;
+  const char *qlog_dir;
   int any_check;
   wt_log_level log_level;
 } opts;
@@ -466,6 +468,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       cl.close_reason = argv[++i];
     else if (!strcmp(a, "--timeout"))
       o->timeout = atof(argv[++i]);
+    else if (!strcmp(a, "--qlog-dir"))
+      o->qlog_dir = argv[++i];
     else
       bad = 1;
     if (bad) {
@@ -553,6 +557,7 @@ int main(int argc, char **argv) {
   cfg.log_cb = tool_log;
   cfg.log_user_data = "wt-client";
   cfg.log_level = o.log_level;
+  cfg.qlog_dir = o.qlog_dir;
   if (cl.baton) {
     /* The server opens one uni stream per baton at once and we answer each
      * on a bidi stream: allow that many open streams (draft §4.1). */

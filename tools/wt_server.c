@@ -540,7 +540,8 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--max-streams N] [--rotate-after SECONDS] [--allow-origin ORIGIN]... [-v] [-q]\n"
+                  "                 [--max-streams N] [--rotate-after SECONDS] [--qlog-dir DIR] [--allow-origin ORIGIN]...\n"
+                  "                 [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
@@ -554,7 +555,8 @@ static void usage(void) {
                   "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n"
                   "  /webtransport/devious-baton and /baton run the Devious Baton protocol (sub-protocol\n"
                   "  devious-baton-00; query version=0&baton=1..255&count=N, else 400).\n"
-                  "  --max-streams N lets a client have N streams of each kind open (default 128).\n");
+                  "  --max-streams N lets a client have N streams of each kind open (default 128).\n"
+                  "  --qlog-dir DIR writes a qlog file (JSON-SEQ) per connection into DIR.\n");
 }
 
 static void print_banner(const char *addr) {
@@ -688,6 +690,8 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->key_file = argv[++i];
     else if (!strcmp(a, "--rotate-after") && v)
       rot.every = atof(argv[++i]), rotate_asked = 1;
+    else if (!strcmp(a, "--qlog-dir") && v)
+      cfg->qlog_dir = argv[++i];
     else if (!strcmp(a, "--max-streams") && v)
       cfg->max_streams_bidi = cfg->max_streams_uni = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--idle-timeout") && v)

@@ -38,6 +38,7 @@ typedef struct wt_txpkt {
 typedef struct wt_endpoint_config {
   int is_server;
   wt_tls_server *tls_server; /* server only; owned by the endpoint */
+  const char *qlog_dir;      /* a qlog file per connection there, or NULL */
   size_t cid_len;
   wt_cid_generate_cb cid_generate;
   void *cid_user_data;

@@ -377,6 +377,26 @@ static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngt
   p->active_connection_id_limit = 8;
 }
 
+static void qlog_cb(void *user_data, uint32_t flags, const void *data, size_t len) {
+  wt_qconn *q = user_data;
+  wt_qlog_write(q->qlog, data, len);
+}
+
+/* With a qlog directory: the connection's file, named by `cid`, and
+ * ngtcp2 told to write into it. */
+static void start_qlog(wt_qconn *q, ngtcp2_settings *settings, const ngtcp2_cid *cid, uint64_t ts) {
+  if (!q->cfg->qlog_dir) return;
+  q->qlog = wt_qlog_open(q->cfg->qlog_dir, q->is_server, cid->data, cid->datalen, q->cfg->log);
+  if (!q->qlog) return;
+  q->qlog_t0 = ts;
+  settings->qlog.write = qlog_cb;
+  settings->qlog.odcid = *cid;
+}
+
+void wt_qconn_qlog_event(wt_qconn *q, uint64_t ts, const char *name, const char *data_json) {
+  if (q->qlog) wt_qlog_event(q->qlog, ts > q->qlog_t0 ? (double)(ts - q->qlog_t0) / 1e6 : 0.0, name, data_json);
+}
+
 static wt_qconn *alloc_conn(wt_endpoint *ep, int server) {
   wt_qconn *q = calloc(1, sizeof(*q));
   if (!q) return NULL;
@@ -413,6 +433,7 @@ int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_p
   fill_settings(q->cfg, &settings, &params, ts);
   params.original_dcid = hd->dcid;
   params.stateless_reset_token_present = 1;
+  start_qlog(q, &settings, &hd->dcid, ts);
   int rv = make_cid(ep, q, &scid);
   if (!rv) {
     wt_endpoint_reset_token(ep, &scid, params.stateless_reset_token);
@@ -456,6 +477,7 @@ int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t
   int rv = (hbytes && !q->verify.hashes) ? WT_ERR_NOMEM : 0;
   if (!rv && gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen)) rv = WT_ERR_TLS;
   if (!rv) rv = make_cid(ep, q, &scid);
+  if (!rv) start_qlog(q, &settings, &dcid, ts);
   ngtcp2_path path = {{(ngtcp2_sockaddr *)local, local_len}, {(ngtcp2_sockaddr *)remote, remote_len}, NULL};
   if (!rv &&
       ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params, NULL, q))
@@ -484,6 +506,7 @@ void wt_qconn_free(wt_qconn *q) {
     }
     ngtcp2_conn_del(q->conn);
   }
+  wt_qlog_close(q->qlog);
   if (q->odcid.datalen) wt_endpoint_retire_cid(q->ep, &q->odcid);
   if (q->tls) gnutls_deinit(q->tls);
   if (q->own_creds) gnutls_certificate_free_credentials(q->own_creds);

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -41,6 +42,7 @@ typedef struct tconn {
 
 struct wt_transport {
   wt_transport_config cfg;
+  char *qlog_dir; /* owned copy of cfg.qlog_dir */
   wt_logger log;
   wt_udp udp;
   int epfd, evfd;
@@ -102,8 +104,12 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
 static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tconn *)ctx)->q); }
 static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
 static void x_wake(void *ctx) { mark_pending(ctx); }
+static void x_qlog(void *ctx, const char *name, const char *data_json) {
+  tconn *c = ctx;
+  wt_qconn_qlog_event(c->q, now_ns(c->t), name, data_json);
+}
 
-static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake};
+static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake, x_qlog};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */
@@ -291,6 +297,20 @@ static int setup_loop(wt_transport *t) {
 
 static uint64_t now_cb(void *ctx) { return now_ns(ctx); }
 
+/* qlog files go into an existing directory; a wrong path is an error at
+ * start, not a warning per connection. */
+static int setup_qlog_dir(wt_transport *t, const char *dir) {
+  if (!dir) return 0;
+  struct stat st;
+  if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+    WT_LOGE(&t->log, "qlog_dir %s is not an existing directory", dir);
+    return WT_ERR_NOT_FOUND;
+  }
+  t->qlog_dir = strdup(dir);
+  t->cfg.qlog_dir = t->qlog_dir; /* the caller's string may go away */
+  return t->qlog_dir ? 0 : WT_ERR_NOMEM;
+}
+
 /* Everything but the socket and the loop. */
 static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
   t->cfg = *cfg;
@@ -320,8 +340,11 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .on_accept = on_accept,
       .accept_ctx = t,
   };
+  int rv = setup_qlog_dir(t, cfg->qlog_dir);
+  if (rv) return rv;
+  ec.qlog_dir = t->qlog_dir;
   wt_tls_server_source src = {cfg->cert_file, cfg->key_file, cfg->cert_pem, cfg->key_pem};
-  int rv = cfg->server ? wt_tls_server_new(&src, &t->log, &ec.tls_server) : 0;
+  rv = cfg->server ? wt_tls_server_new(&src, &t->log, &ec.tls_server) : 0;
   if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
   if (rv) wt_tls_server_free(ec.tls_server);
   return rv;
@@ -367,6 +390,7 @@ void wt_transport_free(wt_transport *t) {
   wt_udp_close(&t->udp);
   if (t->epfd >= 0) close(t->epfd);
   if (t->evfd >= 0) close(t->evfd);
+  free(t->qlog_dir);
   free(t);
 }
 

@@ -131,6 +131,7 @@ void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char 
   wt_conn_mark_session(s, EV_CLOSED);
   wt_conn_wake(s->conn);
   log_end(s, by_peer, code, error);
+  wt_conn_qlog_session(s, "webtransport:session_closed");
 }
 
 /* ------------------------------------------------------------------------ */

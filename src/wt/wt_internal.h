@@ -43,6 +43,8 @@ typedef struct wt_conn_io {
   uint64_t (*streams_left)(void *ctx, int bidi);
   /* Asks the owner to send soon (an API call queued output). */
   void (*wake)(void *ctx);
+  /* Adds an event to the connection's qlog, if any (may be NULL). */
+  void (*qlog)(void *ctx, const char *name, const char *data_json);
 } wt_conn_io;
 
 typedef struct wt_conn_config {
@@ -237,6 +239,9 @@ struct wt_request {
 void wt_conn_mark_session(wt_session *s, uint32_t ev);
 void wt_conn_mark_stream(wt_stream *st, uint32_t ev);
 void wt_conn_wake(wt_conn *c);
+/* qlog records of this layer (no-ops without a qlog file). */
+void wt_conn_qlog(wt_conn *c, const char *name, const char *data_json);
+void wt_conn_qlog_session(wt_session *s, const char *name);
 /* Ends a session: resets its streams with WT_SESSION_GONE, sends what the
  * protocol asks for, queues WT_EV_SESSION_CLOSED. */
 void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len, int error,

@@ -16,6 +16,7 @@
 
 #include "h3/codes.h"
 #include "h3/sfv.h"
+#include "util/json.h"
 #include "util/url.h"
 
 /* Value stored in c->gone: how a finished session ended. */
@@ -127,6 +128,32 @@ void wt_conn_free(wt_conn *c) {
   wt_idmap_free(&c->ending);
   wt_h3conn_free(c->h3);
   free(c);
+}
+
+void wt_conn_qlog(wt_conn *c, const char *name, const char *data_json) {
+  if (c->xio.qlog) c->xio.qlog(c->xio.ctx, name, data_json);
+}
+
+/* A session's state as a qlog record: established, or closed with why. */
+void wt_conn_qlog_session(wt_session *s, const char *name) {
+  if (!s->conn->xio.qlog) return;
+  char path[300], proto[140], detail[560], json[1200];
+  wt_json_string(path, sizeof(path), s->path);
+  if (s->protocol)
+    wt_json_string(proto, sizeof(proto), s->protocol);
+  else
+    snprintf(proto, sizeof(proto), "null");
+  wt_json_string(detail, sizeof(detail), s->close_detail);
+  if (s->state == WS_CLOSED)
+    snprintf(json, sizeof(json),
+             "{\"session_id\":%llu,\"path\":%s,\"by_peer\":%s,\"code\":%u,\"error\":%d,\"http_status\":%d,"
+             "\"detail\":%s}",
+             (unsigned long long)s->id, path, s->close_by_peer ? "true" : "false", s->close_code, s->close_error,
+             s->close_http_status, detail);
+  else
+    snprintf(json, sizeof(json), "{\"session_id\":%llu,\"path\":%s,\"draft\":%d,\"protocol\":%s}",
+             (unsigned long long)s->id, path, s->draft, proto);
+  wt_conn_qlog(s->conn, name, json);
 }
 
 void wt_conn_wake(wt_conn *c) {
@@ -489,6 +516,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   s->state = WS_OPEN;
   wt_flow_init(s);
   WT_STAT(c, sessions_accepted, 1);
+  wt_conn_qlog_session(s, "webtransport:session_established");
   wt_conn_mark_session(s, EV_READY);
   adopt_early(c, s);
   if (wt_buf_readable(&s->early_data)) {
@@ -713,6 +741,7 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   /* Server streams that beat the response count from here. */
   for (wt_stream *st = s->streams; st; st = st->next)
     if (!st->local && (wt_flow_on_peer_stream(s, st->bidi) || wt_flow_on_received(s, st->rx_total))) return;
+  wt_conn_qlog_session(s, "webtransport:session_established");
   wt_conn_mark_session(s, EV_READY);
   if (s->in_head) wt_conn_mark_session(s, EV_STREAM);
   if (s->dq_len) wt_conn_mark_session(s, EV_DATAGRAM);
@@ -745,10 +774,20 @@ static void log_peer_settings(const wt_conn *c, const wt_h3_settings *ps) {
           ps->count);
 }
 
+static void qlog_peer_settings(wt_conn *c, const wt_h3_settings *ps) {
+  if (!c->xio.qlog) return;
+  char desc[256], str[300], json[400];
+  wt_settings_describe(ps, desc, sizeof(desc));
+  wt_json_string(str, sizeof(str), desc);
+  snprintf(json, sizeof(json), "{\"owner\":\"remote\",\"webtransport_settings\":%s,\"count\":%zu}", str, ps->count);
+  wt_conn_qlog(c, "http3:parameters_set", json);
+}
+
 static void h_on_settings(void *ctx) {
   wt_conn *c = ctx;
   c->settings_seen = 1;
   log_peer_settings(c, wt_h3conn_peer_settings(c->h3));
+  qlog_peer_settings(c, wt_h3conn_peer_settings(c->h3));
   c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
   for (wt_session *s = c->all, *next; s; s = next) {
     next = s->next_all;
