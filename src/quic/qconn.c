@@ -548,8 +548,9 @@ static void describe_peer_close(wt_qconn *q, char *out, size_t cap) {
 }
 
 /* Server: a client that closes with a TLS alert before the handshake
- * completes has refused our certificate; say which one it should pin. */
-static void log_certificate_rejected(wt_qconn *q, const char *detail) {
+ * completes has most likely refused our certificate; the detail (logged
+ * once, by the transport) says which one it should pin. */
+static void explain_certificate_rejected(wt_qconn *q, char *detail, size_t cap) {
   if (!q->is_server || ngtcp2_conn_get_handshake_completed(q->conn) || !q->tls_server) return;
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(q->conn, &ce);
@@ -558,11 +559,11 @@ static void log_certificate_rejected(wt_qconn *q, const char *detail) {
     return;
   char hex[65];
   wt_hex_sha256(wt_tls_server_cert_sha256(q->tls_server), hex);
-  WT_LOGW(q->cfg->log,
-          "a client refused our certificate during the TLS handshake (%s): a client pinning "
-          "serverCertificateHashes must use sha256 %s; browsers also refuse RSA keys and certificates valid "
-          "longer than 14 days",
-          detail, hex);
+  size_t n = strlen(detail);
+  snprintf(detail + n, cap - n,
+           "; the client refused our certificate: a client pinning serverCertificateHashes must use sha256 %s, "
+           "and browsers also refuse RSA keys and certificates valid longer than 14 days",
+           hex);
 }
 
 /* Builds and sends CONNECTION_CLOSE for `err` and enters the closing
@@ -610,7 +611,7 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
   switch (rv) {
   case NGTCP2_ERR_DRAINING:
     describe_peer_close(q, detail, sizeof(detail));
-    log_certificate_rejected(q, detail);
+    explain_certificate_rejected(q, detail, sizeof(detail));
     enter_period(q, QC_DRAINING, ts);
     notify_closed(q, 0, detail);
     return;
@@ -628,8 +629,8 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
     send_close(q, &err, ts);
     snprintf(detail, sizeof(detail), "TLS handshake failed%s%s (alert %u)", q->verify.error[0] ? ": " : "",
              q->verify.error, ngtcp2_conn_get_tls_alert(q->conn));
-    /* A client's sessions report it in their one failure line. */
-    if (q->is_server) WT_LOGW(q->cfg->log, "%s", detail);
+    /* Reported once above: by a client's sessions, by the transport for a
+     * server connection without one. */
     notify_closed(q, WT_ERR_TLS, detail);
     return;
   default:

@@ -136,8 +136,9 @@ static void q_closed(void *app, int err, const char *detail) {
   if (!c->wc->had_session && detail && *detail) {
     char peer[64];
     wt_qconn_peer(c->q, peer, sizeof(peer));
-    WT_LOGI(&c->t->log, "connection with %s ended %s: %s", peer,
-            wt_qconn_handshake_done(c->q) ? "before any session" : "during the handshake", detail);
+    int in_handshake = !wt_qconn_handshake_done(c->q);
+    wt_log(&c->t->log, in_handshake ? WT_LOG_WARN : WT_LOG_INFO, "connection with %s ended %s: %s", peer,
+           in_handshake ? "during the handshake" : "before any session", detail);
   }
   wt_conn_on_closed(c->wc, err, detail);
   mark_pending(c);
