@@ -9,49 +9,34 @@ set -u
 server=$1
 client=$2
 work=$(mktemp -d)
-trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/server_lib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
 passed=0
 failed=0
 
 # 256 batons: the client answers each of the server's uni streams with a
 # bidi stream, so the server must allow more than the default 128 at once.
-"$server" --port 0 --max-streams 300 >"$work/server.out" 2>"$work/server.err" &
-spid=$!
-for _ in $(seq 50); do grep -q '^certificate sha256:' "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/server.out")
-hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/server.out")
-if [ -z "$port" ] || [ ${#hash} -ne 64 ]; then
-  echo "wt-server did not start:"; cat "$work/server.out" "$work/server.err"
-  echo "0 passed, 1 failed"; exit 1
-fi
+start_server --max-streams 300 || { echo "0 passed, 1 failed"; exit 1; }
 base="https://localhost:$port"
 
-# check NAME EXPECTED_EXIT GREP_PATTERN QUERY_PATH
-check() {
-  local name=$1 want=$2 pattern=$3 path=$4
-  "$client" --baton "$base$path" --cert-hash "$hash" --timeout 60 >"$work/client.out" 2>&1
-  local rc=$?
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pattern" "$work/client.out"; then
-    echo "ok   $name"; passed=$((passed + 1))
-  else
-    echo "FAIL $name (exit $rc, wanted $want and /$pattern/):"; sed 's/^/     /' "$work/client.out"
-    failed=$((failed + 1))
-  fi
+# baton NAME EXPECTED_EXIT GREP_PATTERN PATH_AND_QUERY
+baton() {
+  check "$1" "$2" "$3" -- --baton "$base$4" --cert-hash "$hash" --timeout 60
 }
 
 for n in 1 16 256; do
-  check "count $n" 0 "all $n batons finished and the session closed cleanly" "/webtransport/devious-baton?count=$n"
+  baton "count $n" 0 "all $n batons finished and the session closed cleanly" "/webtransport/devious-baton?count=$n"
 done
-check "path /baton, protocol negotiated" 0 "protocol devious-baton-00" "/baton?version=0&baton=251&count=1"
+baton "path /baton, protocol negotiated" 0 "protocol devious-baton-00" "/baton?version=0&baton=251&count=1"
 # 251: the client gets 251, 253, 255 and sends 252, 254, 0; the server
 # receives 252 (= 0 mod 7) and so sends a datagram; the client sends one for
 # 253 (= 1 mod 7). The server's datagram for the final 0 may race the close.
-check "datagram rule" 0 "1 datagrams sent, [12] received" "/baton?baton=251"
-check "baton 255 ends at once" 0 "1 messages received, 1 sent" "/baton?baton=255"
-check "random initial baton" 0 "all 4 batons finished" "/webtransport/devious-baton?count=4"
-check "unsupported version" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?version=1"
-check "baton 0" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?baton=0"
-check "too many batons" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?count=100000"
+baton "datagram rule" 0 "1 datagrams sent, [12] received" "/baton?baton=251"
+baton "baton 255 ends at once" 0 "1 messages received, 1 sent" "/baton?baton=255"
+baton "random initial baton" 0 "all 4 batons finished" "/webtransport/devious-baton?count=4"
+baton "unsupported version" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?version=1"
+baton "baton 0" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?baton=0"
+baton "too many batons" 1 "refused the session with HTTP 400" "/webtransport/devious-baton?count=100000"
 
 sleep 0.2
 done_lines=$(grep -c 'baton done' "$work/server.out")

@@ -10,28 +10,16 @@ wtcert=$(realpath "$1")
 server=$(realpath "$2")
 client=$(realpath "$3")
 work=$(mktemp -d)
-spid=
+. "$(dirname "$0")/server_lib.sh"
 trap 'stop_server; rm -rf "$work"' EXIT
 passed=0
 failed=0
 ok() { echo "ok   $1"; passed=$((passed + 1)); }
 bad() { echo "FAIL $1"; shift; for f in "$@"; do sed 's/^/     /' "$f"; done; failed=$((failed + 1)); }
-stop_server() { [ -n "$spid" ] && kill "$spid" 2>/dev/null && wait "$spid" 2>/dev/null; spid=; }
-
-# start_server ARGS...: sets port and hash from the banner.
-start_server() {
-  "$server" --port 0 "$@" >"$work/server.out" 2>"$work/server.err" &
-  spid=$!
-  for _ in $(seq 50); do grep -q '^certificate sha256:' "$work/server.out" && break; sleep 0.1; done
-  port=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/server.out")
-  hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/server.out")
-}
 
 # connects WANT_EXIT HASH PATTERN NAME
 connects() {
-  "$client" "https://localhost:$port/echo" --cert-hash "$2" --message hi --timeout 10 >"$work/client.out" 2>&1
-  local rc=$?
-  if [ "$rc" -eq "$1" ] && grep -q -- "$3" "$work/client.out"; then ok "$4"; else bad "$4 (exit $rc)" "$work/client.out"; fi
+  check "$4" "$1" "$3" -- "https://localhost:$port/echo" --cert-hash "$2" --message hi --timeout 10
 }
 
 cd "$work"

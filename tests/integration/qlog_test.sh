@@ -8,18 +8,15 @@ set -u
 server=$1
 client=$2
 work=$(mktemp -d)
-trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/server_lib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
 command -v python3 >/dev/null || { echo "python3 not found: skipped"; exit 77; }
 mkdir "$work/s" "$work/c"
-"$server" --port 0 --qlog-dir "$work/s" >"$work/server.out" 2>"$work/server.err" &
-spid=$!
-for _ in $(seq 50); do grep -q '^certificate sha256:' "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/server.out")
-hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/server.out")
+start_server --qlog-dir "$work/s" || exit 1
 "$client" "https://localhost:$port/echo" --cert-hash "$hash" --message hi --qlog-dir "$work/c" >"$work/c1.out" 2>&1
 "$client" "https://localhost:$port/nope" --cert-hash "$hash" --message hi --qlog-dir "$work/c" >"$work/c2.out" 2>&1
 sleep 0.3
-kill "$spid"; wait "$spid" 2>/dev/null; spid=
+stop_server
 if "$client" "https://localhost:$port/echo" --qlog-dir "$work/missing" --insecure >"$work/c3.out" 2>&1; then
   echo "FAIL a missing qlog directory was accepted"; exit 1
 fi

@@ -11,10 +11,7 @@
  * client never sends (no WebTransport SETTINGS, wrong :protocol) are
  * checked in test_wire.c.
  */
-#include <dirent.h>
 #include <stdlib.h>
-#include <sys/epoll.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -68,28 +65,7 @@ static echo_server SV;
 static check_client CL;
 static char url[160];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static int run_until(int (*done)(void), double seconds) {
-  int ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv), &ev);
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
-  double end = now_s() + seconds;
-  int ok = 0;
-  while (!(ok = done()) && now_s() < end) {
-    struct epoll_event out[2];
-    epoll_wait(ep, out, 2, 10);
-    wt_transport_process(srv);
-    wt_transport_process(cli);
-  }
-  close(ep);
-  return ok;
-}
+static int run_until(int (*done)(void), double seconds) { return testapp_run_until(srv, cli, done, seconds); }
 
 static void (*server_tweak)(wt_transport_config *c);
 static void (*client_tweak)(wt_transport_config *c);

@@ -26,32 +26,10 @@ static echo_server SV;
 static check_client CL;
 static char url[128];
 
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+static double now_s(void) { return testapp_now(); }
 
 /* Runs both transports until done() or the deadline. Returns done(). */
-static int run_until(int (*done)(void), double seconds) {
-  int ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(srv), &ev);
-  if (cli != srv) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(cli), &ev);
-  double end = now_s() + seconds;
-  int ok = 0;
-  while (!(ok = done()) && now_s() < end) {
-    int a = wt_transport_timeout_ms(srv), b = wt_transport_timeout_ms(cli);
-    int t = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-    if (t < 0 || t > 20) t = 20;
-    struct epoll_event out[2];
-    epoll_wait(ep, out, 2, t);
-    wt_transport_process(srv);
-    if (cli != srv) wt_transport_process(cli);
-  }
-  close(ep);
-  return ok;
-}
+static int run_until(int (*done)(void), double seconds) { return testapp_run_until(srv, cli, done, seconds); }
 
 /* The server's last "peer SETTINGS" debug line; other lines are dropped. */
 static char settings_line[1024];

@@ -118,6 +118,14 @@ int check_client_done(const check_client *c);
 /* Nonzero if any check failed. */
 int check_client_failed(const check_client *c);
 
+/* ---- driving two transports ---- */
+
+/* Monotonic seconds. */
+double testapp_now(void);
+/* Runs transports `a` and `b` (b may equal a) in the embeddable mode until
+ * done() or `seconds` pass. Returns done(). */
+int testapp_run_until(wt_transport *a, wt_transport *b, int (*done)(void), double seconds);
+
 /* The byte a check with `seed` sends at `offset`. */
 uint8_t testapp_byte(uint64_t seed, uint64_t offset);
 
