@@ -284,6 +284,7 @@ static void on_closed(const wt_event *ev) {
 static void on_baton_event(const wt_event *ev) {
   if (ev->type == WT_EV_SESSION_READY) {
     cl.ready = 1;
+    cl.t_ready = tool_now();
     const char *p = wt_session_protocol(ev->session);
     printf("wt-client: baton session ready in %.1f ms (draft %d, protocol %s), %u batons\n",
            (tool_now() - cl.t_start) * 1e3, wt_session_draft(ev->session), p ? p : "-", cl.baton_count);
@@ -300,7 +301,8 @@ static void on_baton_event(const wt_event *ev) {
   if (baton_session_result(cl.bs, why, sizeof(why)))
     fail("baton", why);
   else
-    printf("wt-client: baton: all %u batons finished and the session closed cleanly\n", st.count);
+    printf("wt-client: baton: all %u batons finished and the session closed cleanly (%.1f ms after ready)\n",
+           st.count, (tool_now() - cl.t_ready) * 1e3);
   cl.closed = cl.close_sent = 1;
   wt_transport_shutdown(cl.t);
 }
