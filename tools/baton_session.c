@@ -95,9 +95,10 @@ static void send_on_new_stream(baton_session *b, int bidi, uint8_t value) {
     return;
   }
   bstream *bs = bstream_attach(st, BATON_ON_OWN_BIDI, (uint8_t)(value + 1));
+  /* A 0 already ended its baton in the game; anything else is lost now. */
   if (!bs) {
     wt_stream_abort_send(st, BATON_I_LIED);
-    baton_game_on_lost(&b->g);
+    if (value) baton_game_on_lost(&b->g);
     return;
   }
   /* After a 0 only a bare FIN comes back: no baton is awaited. */
@@ -105,7 +106,7 @@ static void send_on_new_stream(baton_session *b, int bidi, uint8_t value) {
   bs->awaiting = bidi && !bs->zero_sent;
   if (send_message(b, st, bs, value)) {
     wt_stream_abort_send(st, BATON_I_LIED);
-    baton_game_on_lost(&b->g);
+    if (value) baton_game_on_lost(&b->g);
   }
 }
 
