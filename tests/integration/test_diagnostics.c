@@ -126,16 +126,22 @@ static int connect_to(const char *path, wt_connect_options *o) {
   return CL.ready;
 }
 
-/* Lets the other end see what happened (a reset, a TLS alert). */
-static int never(void) { return 0; }
-static void settle(void) { run_until(never, 0.3); }
+/* Runs until the other end has logged a line with `frag` (it learns of a
+ * reset or a TLS alert a round trip later), at most 5 s. */
+static const log_lines *wait_in;
+static const char *wait_for;
+static int line_there(void) { return count_lines(wait_in, wait_for, NULL, NULL) > 0; }
+static void settle_on(const log_lines *l, const char *frag) {
+  wait_in = l;
+  wait_for = frag;
+  run_until(line_there, 5);
+}
 
 /* ------------------------------------------------------------------------ */
 
 static void path_not_found(void) {
   start();
   CHECK(!connect_to("/nope", NULL));
-  settle();
   CHECK_LINE(SL, "server", "refused with 404", "request hook answered 404 for path /nope", NULL);
   CHECK_LINE(CLL, "client", "failed", "HTTP 404 (path /nope)", "no WebTransport endpoint at this path");
 }
@@ -146,7 +152,6 @@ static void origin_rejected(void) {
   options(&o);
   o.origin = "https://evil.example";
   CHECK(!connect_to("/echo", &o));
-  settle();
   char want[96];
   snprintf(want, sizeof(want), "origin https://evil.example is not allowed for 127.0.0.1:%u", wt_transport_port(srv));
   CHECK_LINE(SL, "server", "refused with 403", want, "allowed_origins");
@@ -160,7 +165,7 @@ static void certificate_hash_mismatch(void) {
   options(&o);
   o.cert_hashes = (const uint8_t(*)[32])wrong;
   CHECK(!connect_to("/echo", &o));
-  settle();
+  settle_on(&SL, "TLS alert");
   char have[65], pinned[65];
   wt_hex_sha256(srv_hash, have);
   wt_hex_sha256(wrong, pinned);
@@ -186,7 +191,7 @@ static void no_common_subprotocol(void) {
   o.nprotocols = 1;
   o.require_protocol = 1;
   CHECK(!connect_to("/echo", &o));
-  settle();
+  settle_on(&SL, "the client requires a sub-protocol");
   CHECK_LINE(CLL, "client", "no common sub-protocol: we offered \"chat-v2\"", "selected none", "WT_ALPN_ERROR");
   CHECK_LINE(SL, "server", "no common sub-protocol: the client offered \"chat-v2\", we support \"moq-00\"", NULL,
              NULL);
@@ -231,7 +236,7 @@ static void flow_control_limit_hit(void) {
   check_client_add_many(&CL, 2, 1000); /* credit came back with the finished streams */
   CHECK(run_until(checks_done, 10));
   CHECK(!check_client_failed(&CL));
-  settle();
+  settle_on(&SL, "the peer hit our flow-control limit");
   CHECK_LINE(CLL, "client", "flow-control limit hit: the peer allows 2 bidi streams", "session_max_streams_bidi",
              NULL);
   CHECK_LINE(SL, "server", "the peer hit our flow-control limit (WT_STREAMS_BLOCKED_BIDI at 2)",
@@ -239,13 +244,14 @@ static void flow_control_limit_hit(void) {
 }
 
 /* No failure, no line: an orderly session logs nothing at INFO. */
+static int nothing(void) { return 0; }
 static int server_closed(void) { return SV.closes > 0; }
 static void orderly_session_is_quiet(void) {
   start();
   CHECK(connect_to("/echo", NULL));
   wt_session_close(CL.s, 0, "", 0);
   CHECK(run_until(server_closed, 5));
-  settle();
+  run_until(nothing, 0.5); /* room for a stray line to show up */
   if (SL.n || CLL.n) {
     dump("server", &SL);
     dump("client", &CLL);
