@@ -536,15 +536,21 @@ static void describe_peer_close(wt_qconn *q, char *out, size_t cap) {
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(q->conn, &ce);
   int app = ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
-  char alert[80] = "";
+  char alert[160] = "";
   /* Transport errors 0x100..0x1ff carry a TLS alert (RFC 9001 §4.8). */
   if (!app && ce.error_code >= 0x100 && ce.error_code <= 0x1ff) {
     const char *name = gnutls_alert_get_name((gnutls_alert_description_t)(ce.error_code - 0x100));
     snprintf(alert, sizeof(alert), ", TLS alert %u: %s", (unsigned)(ce.error_code - 0x100), name ? name : "?");
   }
+  /* RFC 9000 §10.2.3: an application close sent before the handshake is
+   * confirmed becomes APPLICATION_ERROR without its reason. */
+  if (!app && ce.error_code == NGTCP2_APPLICATION_ERROR)
+    snprintf(alert, sizeof(alert),
+             ", APPLICATION_ERROR: its application gave up at once, e.g. our SETTINGS lack the WebTransport "
+             "draft it needs");
   snprintf(out, cap, "peer closed the connection (%s error 0x%llx%s%s%.*s)", app ? "application" : "transport",
            (unsigned long long)ce.error_code, alert, ce.reasonlen ? ": " : "",
-           (int)(ce.reasonlen > 120 ? 120 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
+           (int)(ce.reasonlen > 200 ? 200 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
 }
 
 /* Server: a client that closes with a TLS alert before the handshake

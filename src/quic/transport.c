@@ -447,7 +447,7 @@ static void dispatch_all(wt_transport *t) {
      * which vanish silently (as Chromium does) do not linger. */
     if (wt_conn_finished(c->wc) && wt_qconn_get_state(c->q) == QC_ACTIVE) {
       if (!ts) ts = now_ns(t);
-      wt_qconn_close(c->q, H3_NO_ERROR, "", ts);
+      wt_qconn_close(c->q, H3_NO_ERROR, wt_conn_close_reason(c->wc), ts);
       wt_endpoint_mark_write(t->ep, c->q);
     }
   }

@@ -131,6 +131,8 @@ void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char 
   wt_conn_mark_session(s, EV_CLOSED);
   wt_conn_wake(s->conn);
   log_end(s, by_peer, code, error);
+  if (!s->is_server && error) /* the CONNECTION_CLOSE will tell the server */
+    snprintf(s->conn->close_reason, sizeof(s->conn->close_reason), "%.199s", s->close_detail);
   wt_conn_qlog_session(s, "webtransport:session_closed");
 }
 

@@ -215,6 +215,7 @@ struct wt_conn {
   int settings_seen;
   int closed; /* connection is gone */
   int had_session;
+  char close_reason[200];   /* client: why its last session failed, for CONNECTION_CLOSE */
   unsigned draft_mask;      /* generations we offer (and accept, on a server) */
   int winding_down;         /* wt_conn_shutdown ran: no new sessions here */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */

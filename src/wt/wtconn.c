@@ -161,6 +161,8 @@ void wt_conn_wake(wt_conn *c) {
 }
 
 /* A pooled connection (flow control on) stays for the next session. */
+const char *wt_conn_close_reason(const wt_conn *c) { return c->close_reason; }
+
 int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->ending.count == 0 && !c->fc_enabled; }
 
 /* ------------------------------------------------------------------------ */
