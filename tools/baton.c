@@ -38,8 +38,9 @@ static int parse_one(const char *s, const char *end, baton_params *p, unsigned *
   *seen |= 1u << which;
   uint32_t v;
   if (!eq || parse_dec(eq + 1, end, &v)) {
-    *why = which == 0 ? "version is not a decimal number" : which == 1 ? "baton is not a decimal number"
-                                                                       : "count is not a decimal number";
+    *why = which == 0   ? "version is not a decimal number"
+           : which == 1 ? "baton is not a decimal number"
+                        : "count is not a decimal number";
     return 400;
   }
   if (which == 0 && v != BATON_VERSION) {
@@ -167,8 +168,9 @@ baton_step baton_game_on_message(baton_game *g, baton_arrival how, int value, in
     return st;
   }
   st.value = (uint8_t)(value + 1);
-  st.reply = how == BATON_ON_UNI ? BATON_REPLY_NEW_BIDI : how == BATON_ON_PEER_BIDI ? BATON_REPLY_SAME
-                                                                                    : BATON_REPLY_NEW_UNI;
+  st.reply = how == BATON_ON_UNI         ? BATON_REPLY_NEW_BIDI
+             : how == BATON_ON_PEER_BIDI ? BATON_REPLY_SAME
+                                         : BATON_REPLY_NEW_UNI;
   if (st.value == 0) baton_done(g); /* the exchange completes with the 0 we send */
   return st;
 }

@@ -15,11 +15,11 @@
 typedef struct bstream {
   baton_reader rd;
   baton_arrival how;
-  int expected;   /* value the message must carry, -1 any */
-  int awaiting;   /* a message is to arrive here */
-  int writing;    /* we wrote a message here, not yet acknowledged */
-  int zero_sent;  /* our own bidi carried a 0: only a bare FIN may come back */
-  int fin_seen;   /* the message was judged; later reads are ignored */
+  int expected;  /* value the message must carry, -1 any */
+  int awaiting;  /* a message is to arrive here */
+  int writing;   /* we wrote a message here, not yet acknowledged */
+  int zero_sent; /* our own bidi carried a 0: only a bare FIN may come back */
+  int fin_seen;  /* the message was judged; later reads are ignored */
 } bstream;
 
 struct baton_session {

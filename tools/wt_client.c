@@ -301,8 +301,8 @@ static void on_baton_event(const wt_event *ev) {
   if (baton_session_result(cl.bs, why, sizeof(why)))
     fail("baton", why);
   else
-    printf("wt-client: baton: all %u batons finished and the session closed cleanly (%.1f ms after ready)\n",
-           st.count, (tool_now() - cl.t_ready) * 1e3);
+    printf("wt-client: baton: all %u batons finished and the session closed cleanly (%.1f ms after ready)\n", st.count,
+           (tool_now() - cl.t_ready) * 1e3);
   cl.closed = cl.close_sent = 1;
   wt_transport_shutdown(cl.t);
 }

@@ -539,24 +539,25 @@ static void on_signal(int sig) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--max-streams N] [--rotate-after SECONDS] [--qlog-dir DIR] [--allow-origin ORIGIN]...\n"
-                  "                 [-v] [-q]\n"
-                  "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
-                  "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
-                  "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
-                  "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
-                  "  It is replaced by a new one every --rotate-after seconds (default 12 days; 0 never),\n"
-                  "  and the new hash printed. With --cert/--key, --rotate-after re-reads the files instead\n"
-                  "  (default: never).\n"
-                  "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
-                  "  /echo takes query parameters that script the server's side of a session:\n"
-                  "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
-                  "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n"
-                  "  /webtransport/devious-baton and /baton run the Devious Baton protocol (sub-protocol\n"
-                  "  devious-baton-00; query version=0&baton=1..255&count=N, else 400).\n"
-                  "  --max-streams N lets a client have N streams of each kind open (default 128).\n"
-                  "  --qlog-dir DIR writes a qlog file (JSON-SEQ) per connection into DIR.\n");
+  fprintf(stderr,
+          "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
+          "                 [--max-streams N] [--rotate-after SECONDS] [--qlog-dir DIR] [--allow-origin ORIGIN]...\n"
+          "                 [-v] [-q]\n"
+          "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
+          "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
+          "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
+          "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
+          "  It is replaced by a new one every --rotate-after seconds (default 12 days; 0 never),\n"
+          "  and the new hash printed. With --cert/--key, --rotate-after re-reads the files instead\n"
+          "  (default: never).\n"
+          "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
+          "  /echo takes query parameters that script the server's side of a session:\n"
+          "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
+          "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n"
+          "  /webtransport/devious-baton and /baton run the Devious Baton protocol (sub-protocol\n"
+          "  devious-baton-00; query version=0&baton=1..255&count=N, else 400).\n"
+          "  --max-streams N lets a client have N streams of each kind open (default 128).\n"
+          "  --qlog-dir DIR writes a qlog file (JSON-SEQ) per connection into DIR.\n");
 }
 
 static void print_banner(const char *addr) {
@@ -588,7 +589,8 @@ static void rotate_certificate(void) {
     key = tool_read_text(rot.key_file);
     rv = cert && key ? 0 : WT_ERR_NOT_FOUND;
     /* Unchanged files: nothing to announce. */
-    if (!rv && wt_certificate_inspect(cert, h, NULL, NULL, 0) == 0 && !memcmp(h, wt_transport_cert_sha256(srv.t[0]), 32)) {
+    if (!rv && wt_certificate_inspect(cert, h, NULL, NULL, 0) == 0 &&
+        !memcmp(h, wt_transport_cert_sha256(srv.t[0]), 32)) {
       free(cert);
       free(key);
       return;
@@ -610,8 +612,7 @@ static void rotate_certificate(void) {
   char hex[65], b64[64];
   wt_hex_sha256(wt_transport_cert_sha256(srv.t[0]), hex);
   tool_base64(wt_transport_cert_sha256(srv.t[0]), 32, b64);
-  printf("certificate rotated: sha256 %s base64 %s (new connections; next rotation in %.0f s)\n", hex, b64,
-         rot.every);
+  printf("certificate rotated: sha256 %s base64 %s (new connections; next rotation in %.0f s)\n", hex, b64, rot.every);
   fflush(stdout);
 }
 

@@ -560,8 +560,7 @@ static void explain_certificate_rejected(wt_qconn *q, char *detail, size_t cap) 
   if (!q->is_server || ngtcp2_conn_get_handshake_completed(q->conn) || !q->tls_server) return;
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(q->conn, &ce);
-  if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION || ce.error_code < 0x100 ||
-      ce.error_code > 0x1ff)
+  if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION || ce.error_code < 0x100 || ce.error_code > 0x1ff)
     return;
   char hex[65];
   wt_hex_sha256(wt_tls_server_cert_sha256(q->tls_server), hex);

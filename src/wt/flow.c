@@ -81,9 +81,9 @@ void wt_flow_on_sent(wt_session *s, uint64_t n, int blocked) {
     /* The first time at INFO, later limits at DEBUG: a long session that
      * keeps hitting a small window must not flood the log. */
     wt_log(s->conn->cfg.log, f->blocked_data_at ? WT_LOG_DEBUG : WT_LOG_INFO,
-            "session %llu: flow-control limit hit: the peer allows %llu bytes on this session (WT_MAX_DATA) and we "
-            "sent them all; writes wait until it reads and grants more (it can raise its session_max_data)",
-            (unsigned long long)s->id, (unsigned long long)f->tx_max_data);
+           "session %llu: flow-control limit hit: the peer allows %llu bytes on this session (WT_MAX_DATA) and we "
+           "sent them all; writes wait until it reads and grants more (it can raise its session_max_data)",
+           (unsigned long long)s->id, (unsigned long long)f->tx_max_data);
     f->blocked_data_at = f->tx_max_data + 1;
     send_capsule(s, CAPSULE_WT_DATA_BLOCKED, f->tx_max_data);
   }
@@ -94,11 +94,11 @@ int wt_flow_can_open(wt_session *s, int bidi, int announce) {
   if (!f->enabled || f->tx_streams[bidi] < f->tx_max_streams[bidi]) return 1;
   if (announce && f->blocked_streams_at[bidi] != f->tx_max_streams[bidi] + 1) {
     wt_log(s->conn->cfg.log, f->blocked_streams_at[bidi] ? WT_LOG_DEBUG : WT_LOG_INFO,
-            "session %llu: flow-control limit hit: the peer allows %llu %s streams on this session (WT_MAX_STREAMS) "
-            "and all are used; new ones wait for WT_EV_SESSION_STREAM_CREDIT (it can raise its "
-            "session_max_streams_%s)",
-            (unsigned long long)s->id, (unsigned long long)f->tx_max_streams[bidi], bidi ? "bidi" : "uni",
-            bidi ? "bidi" : "uni");
+           "session %llu: flow-control limit hit: the peer allows %llu %s streams on this session (WT_MAX_STREAMS) "
+           "and all are used; new ones wait for WT_EV_SESSION_STREAM_CREDIT (it can raise its "
+           "session_max_streams_%s)",
+           (unsigned long long)s->id, (unsigned long long)f->tx_max_streams[bidi], bidi ? "bidi" : "uni",
+           bidi ? "bidi" : "uni");
     f->blocked_streams_at[bidi] = f->tx_max_streams[bidi] + 1;
     send_capsule(s, bidi ? CAPSULE_WT_STREAMS_BLOCKED_BIDI : CAPSULE_WT_STREAMS_BLOCKED_UNI, f->tx_max_streams[bidi]);
   }
@@ -230,16 +230,16 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
     uint64_t *seen = &f->peer_blocked_at[type == CAPSULE_WT_DATA_BLOCKED ? 0 : 1 + bidi_blocked(type)];
     if (*seen == x + 1) return 0;
     wt_log(s->conn->cfg.log, *seen ? WT_LOG_DEBUG : WT_LOG_INFO,
-            "session %llu: the peer hit our flow-control limit (%s at %llu): it waits until the application reads "
-            "and finishes streams; raise session_max_%s if this is unexpected",
-            (unsigned long long)s->id,
-            type == CAPSULE_WT_DATA_BLOCKED           ? "WT_DATA_BLOCKED"
-            : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "WT_STREAMS_BLOCKED_BIDI"
-                                                      : "WT_STREAMS_BLOCKED_UNI",
-            (unsigned long long)x,
-            type == CAPSULE_WT_DATA_BLOCKED             ? "data"
-            : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "streams_bidi"
-                                                        : "streams_uni");
+           "session %llu: the peer hit our flow-control limit (%s at %llu): it waits until the application reads "
+           "and finishes streams; raise session_max_%s if this is unexpected",
+           (unsigned long long)s->id,
+           type == CAPSULE_WT_DATA_BLOCKED           ? "WT_DATA_BLOCKED"
+           : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "WT_STREAMS_BLOCKED_BIDI"
+                                                     : "WT_STREAMS_BLOCKED_UNI",
+           (unsigned long long)x,
+           type == CAPSULE_WT_DATA_BLOCKED           ? "data"
+           : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "streams_bidi"
+                                                     : "streams_uni");
     *seen = x + 1;
     return 0;
   }

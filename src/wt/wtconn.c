@@ -160,9 +160,9 @@ void wt_conn_wake(wt_conn *c) {
   if (c->xio.wake) c->xio.wake(c->xio.ctx);
 }
 
-/* A pooled connection (flow control on) stays for the next session. */
 const char *wt_conn_close_reason(const wt_conn *c) { return c->close_reason; }
 
+/* A pooled connection (flow control on) stays for the next session. */
 int wt_conn_finished(const wt_conn *c) { return c->had_session && !c->all && c->ending.count == 0 && !c->fc_enabled; }
 
 /* ------------------------------------------------------------------------ */
@@ -386,7 +386,8 @@ static void refusal_detail(const wt_conn *c, const wt_session *s, int status, in
              "--allow-origin)",
              s->origin, s->authority);
   else if (!c->cfg.on_request)
-    snprintf(out, cap, "refused with 404: no request hook is set (wt_transport_config.on_request), so no path is served");
+    snprintf(out, cap,
+             "refused with 404: no request hook is set (wt_transport_config.on_request), so no path is served");
   else
     snprintf(out, cap, "refused with %d: the application's request hook answered %d for path %s%s", status, status,
              s->path, status == 404 ? " (no WebTransport endpoint there)" : "");
@@ -542,7 +543,8 @@ static void server_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
       snprintf(why, sizeof(why),
                ":protocol is %s%.40s%s, expected \"webtransport\" (drafts 02-14) or \"webtransport-h3\" (draft 15); "
                "the client is not speaking WebTransport",
-               h->protocol ? "\"" : "", h->protocol ? h->protocol : "missing (a plain CONNECT)", h->protocol ? "\"" : "");
+               h->protocol ? "\"" : "", h->protocol ? h->protocol : "missing (a plain CONNECT)",
+               h->protocol ? "\"" : "");
     refuse(c, sid, 405, why);
     return;
   }
@@ -733,7 +735,8 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
     snprintf(detail, sizeof(detail),
              "no common sub-protocol: we offered %s and the server %s%s%s; closing with WT_ALPN_ERROR because "
              "require_protocol is set",
-             list, wp ? "answered wt-protocol " : "selected none of them", wp ? wp : "", wp ? ", which we did not offer" : "");
+             list, wp ? "answered wt-protocol " : "selected none of them", wp ? wp : "",
+             wp ? ", which we did not offer" : "");
     wt_conn_abort_request(c, (int64_t)s->id, WT_ALPN_ERROR);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
     return;

@@ -193,8 +193,7 @@ static void no_common_subprotocol(void) {
   CHECK(!connect_to("/echo", &o));
   settle_on(&SL, "the client requires a sub-protocol");
   CHECK_LINE(CLL, "client", "no common sub-protocol: we offered \"chat-v2\"", "selected none", "WT_ALPN_ERROR");
-  CHECK_LINE(SL, "server", "no common sub-protocol: the client offered \"chat-v2\", we support \"moq-00\"", NULL,
-             NULL);
+  CHECK_LINE(SL, "server", "no common sub-protocol: the client offered \"chat-v2\", we support \"moq-00\"", NULL, NULL);
   CHECK_LINE(SL, "server", "WT_ALPN_ERROR: the client requires a sub-protocol", NULL, NULL);
 }
 
@@ -242,8 +241,7 @@ static void flow_control_limit_hit(void) {
   CHECK(run_until(checks_done, 10));
   CHECK(!check_client_failed(&CL));
   settle_on(&SL, "the peer hit our flow-control limit");
-  CHECK_LINE(CLL, "client", "flow-control limit hit: the peer allows 2 bidi streams", "session_max_streams_bidi",
-             NULL);
+  CHECK_LINE(CLL, "client", "flow-control limit hit: the peer allows 2 bidi streams", "session_max_streams_bidi", NULL);
   CHECK_LINE(SL, "server", "the peer hit our flow-control limit (WT_STREAMS_BLOCKED_BIDI at 2)",
              "session_max_streams_bidi", NULL);
 }

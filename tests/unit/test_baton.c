@@ -33,9 +33,9 @@ static void every_parameter_is_read(void) {
 }
 
 static void bad_parameters_get_400(void) {
-  static const char *const bad[] = {"version=1",  "version=",    "version=x", "baton=0",   "baton=256",
-                                    "baton=-1",   "baton=1e2",   "count=0",   "count=1025", "count=99999999999",
-                                    "count=1&count=2", "baton", "count=+1"};
+  static const char *const bad[] = {"version=1",       "version=",  "version=x", "baton=0",    "baton=256",
+                                    "baton=-1",        "baton=1e2", "count=0",   "count=1025", "count=99999999999",
+                                    "count=1&count=2", "baton",     "count=+1"};
   for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
     baton_params p;
     const char *why = NULL;
@@ -108,9 +108,9 @@ static void datagram_rule_differs_by_side(void) {
   baton_game c, sv;
   baton_game_init(&c, 0, 1);
   baton_game_init(&sv, 1, 1);
-  CHECK(baton_game_on_message(&c, BATON_ON_UNI, 8, -1).datagram);   /* 8 = 1 mod 7 */
+  CHECK(baton_game_on_message(&c, BATON_ON_UNI, 8, -1).datagram); /* 8 = 1 mod 7 */
   CHECK(!baton_game_on_message(&c, BATON_ON_UNI, 7, -1).datagram);
-  CHECK(baton_game_on_message(&sv, BATON_ON_UNI, 7, -1).datagram);  /* 7 = 0 mod 7 */
+  CHECK(baton_game_on_message(&sv, BATON_ON_UNI, 7, -1).datagram); /* 7 = 0 mod 7 */
   CHECK(!baton_game_on_message(&sv, BATON_ON_UNI, 8, -1).datagram);
 }
 
@@ -155,9 +155,12 @@ static void two_sides_play_to_zero(void) {
     to = from;
     from = tmp;
     expected = -1;
-    if (s.reply == BATON_REPLY_NEW_BIDI) how = BATON_ON_PEER_BIDI;
-    else if (s.reply == BATON_REPLY_SAME) how = BATON_ON_OWN_BIDI, expected = value;
-    else how = BATON_ON_UNI;
+    if (s.reply == BATON_REPLY_NEW_BIDI)
+      how = BATON_ON_PEER_BIDI;
+    else if (s.reply == BATON_REPLY_SAME)
+      how = BATON_ON_OWN_BIDI, expected = value;
+    else
+      how = BATON_ON_UNI;
   }
   CHECK_EQ(steps, 7); /* 250..255, then 0 */
   CHECK(baton_game_over(&cl));

@@ -112,7 +112,7 @@ static void credentials_are_reference_counted(void) {
   uint8_t h[32];
   memcpy(h, wt_tls_server_cert_sha256(s), 32);
   CHECK(wt_tls_server_ref(s) == s);
-  wt_tls_server_free(s); /* the transport lets go */
+  wt_tls_server_free(s);                          /* the transport lets go */
   CHECK_MEM(wt_tls_server_cert_sha256(s), h, 32); /* still alive for the connection (ASan checks) */
   wt_tls_server_free(s);
   CHECK(wt_tls_server_ref(NULL) == NULL);
