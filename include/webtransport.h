@@ -395,6 +395,13 @@ typedef struct wt_transport_config {
   size_t cid_len;
   wt_cid_generate_cb cid_generate;
   void *cid_user_data;
+  /** An existing directory: every connection writes a qlog file there,
+   * `server-<cid>.sqlog` or `client-<cid>.sqlog` (JSON-SEQ, RFC 7464):
+   * ngtcp2's QUIC events, plus the HTTP/3 SETTINGS the peer sent and
+   * WebTransport session events (`webtransport:session_established`,
+   * `webtransport:session_closed` with the one-line cause). NULL (default):
+   * no qlog. The string is copied. */
+  const char *qlog_dir;
 } wt_transport_config;
 
 /** Fills `cfg` with defaults. */
@@ -435,8 +442,20 @@ WT_EXTERN uint16_t wt_transport_port(const wt_transport *t);
 
 /** The SHA-256 of the server certificate (DER), 32 bytes; NULL for a
  * transport without a certificate. This is what browsers take in
- * `serverCertificateHashes`. */
+ * `serverCertificateHashes`. Valid until the certificate is replaced
+ * (wt_transport_set_certificate) or the transport freed. */
 WT_EXTERN const uint8_t *wt_transport_cert_sha256(const wt_transport *t);
+
+/** Server: replaces the certificate and key (PEM text) for connections
+ * accepted from now on; connections already established keep theirs. Both
+ * NULL generates a fresh certificate as wt_transport_new does, which is how
+ * a server rotates a serverCertificateHashes certificate before its 14
+ * days run out (publish the new hash first). The same warning as at start
+ * is logged for a certificate browsers would refuse, and an info line
+ * gives the new SHA-256. Returns 0, WT_ERR_INVALID_ARGUMENT (not a server,
+ * or only one of the two), WT_ERR_TLS or WT_ERR_NOMEM; on error the
+ * current certificate stays. */
+WT_EXTERN int wt_transport_set_certificate(wt_transport *t, const char *cert_pem, const char *key_pem);
 
 /** Counters of a transport since it was created (and a few gauges). */
 typedef struct wt_stats {
@@ -805,6 +824,17 @@ WT_EXTERN wt_session *wt_stream_session(const wt_stream *st);
  * allocated with malloc (release them with free); `sha256` receives the
  * SHA-256 of the DER certificate. Returns 0, WT_ERR_NOMEM or WT_ERR_TLS. */
 WT_EXTERN int wt_certificate_generate(char **cert_pem, char **key_pem, uint8_t sha256[32]);
+
+/** Reads the first certificate in `cert_pem` (PEM text): `sha256`
+ * receives the SHA-256 of its DER form (what serverCertificateHashes and
+ * wt_connect_options.cert_hashes take), `not_after` (may be NULL) its
+ * expiry in seconds since the epoch, and `why` (may be NULL; `why_cap`
+ * bytes) "" or a sentence saying why browsers would refuse it with
+ * serverCertificateHashes (RSA key, valid longer than 14 days, expired).
+ * Returns 0, WT_ERR_INVALID_ARGUMENT (no certificate in the text) or
+ * WT_ERR_TLS. */
+WT_EXTERN int wt_certificate_inspect(const char *cert_pem, uint8_t sha256[32], int64_t *not_after, char *why,
+                                     size_t why_cap);
 
 /** Writes the 64 lowercase hex digits of a 32-byte hash and a NUL to
  * `out` (65 bytes). */

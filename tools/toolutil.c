@@ -3,6 +3,7 @@
  */
 #include "toolutil.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
@@ -76,4 +77,19 @@ void tool_base64(const uint8_t *in, size_t n, char *out) {
     out[o++] = i + 2 < n ? tbl[v & 63] : '=';
   }
   out[o] = 0;
+}
+
+char *tool_read_text(const char *path) {
+  FILE *f = fopen(path, "rb");
+  if (!f) return NULL;
+  char *buf = malloc(1 << 20);
+  size_t n = buf ? fread(buf, 1, (1 << 20) - 1, f) : 0;
+  if (buf && ferror(f)) {
+    free(buf);
+    buf = NULL;
+    errno = EIO;
+  }
+  if (buf) buf[n] = 0;
+  fclose(f);
+  return buf;
 }

@@ -31,6 +31,10 @@ typedef struct tool_rng {
 void tool_rng_seed(tool_rng *r, uint64_t seed);
 void tool_rng_fill(tool_rng *r, uint8_t *out, size_t n);
 
+/* Reads a whole text file (at most 1 MiB) into a NUL-terminated malloc'd
+ * string; NULL with errno set on failure. */
+char *tool_read_text(const char *path);
+
 /* Standard base64 of n bytes into out (4 * ceil(n / 3) + 1 bytes). */
 void tool_base64(const uint8_t *in, size_t n, char *out);
 

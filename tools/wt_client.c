@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "baton_session.h"
 #include "http_fetch.h"
 #include "toolutil.h"
 #include "webtransport.h"
@@ -52,6 +53,10 @@ typedef struct client {
   const char *close_reason;
   const char *message;
   double min_dgram_ratio;
+  /* --baton: the session plays Devious Baton instead of the checks */
+  int baton;
+  uint32_t baton_count;
+  baton_session *bs;
 } client;
 
 static client cl;
@@ -276,7 +281,39 @@ static void on_closed(const wt_event *ev) {
   wt_transport_shutdown(cl.t);
 }
 
+/* --baton: the game decides when the session ends; the verdict comes with
+ * WT_EV_SESSION_CLOSED. */
+static void on_baton_event(const wt_event *ev) {
+  if (ev->type == WT_EV_SESSION_READY) {
+    cl.ready = 1;
+    cl.t_ready = tool_now();
+    const char *p = wt_session_protocol(ev->session);
+    printf("wt-client: baton session ready in %.1f ms (draft %d, protocol %s), %u batons\n",
+           (tool_now() - cl.t_start) * 1e3, wt_session_draft(ev->session), p ? p : "-", cl.baton_count);
+    return;
+  }
+  baton_session_on_event(cl.bs, ev);
+  if (ev->type != WT_EV_SESSION_CLOSED) return;
+  char why[256];
+  baton_stats st;
+  baton_session_stats(cl.bs, &st);
+  printf("wt-client: baton: %llu messages received, %llu sent, %llu datagrams sent, %llu received\n",
+         (unsigned long long)st.received, (unsigned long long)st.sent, (unsigned long long)st.datagrams_sent,
+         (unsigned long long)st.datagrams_received);
+  if (baton_session_result(cl.bs, why, sizeof(why)))
+    fail("baton", why);
+  else
+    printf("wt-client: baton: all %u batons finished and the session closed cleanly (%.1f ms after ready)\n", st.count,
+           (tool_now() - cl.t_ready) * 1e3);
+  cl.closed = cl.close_sent = 1;
+  wt_transport_shutdown(cl.t);
+}
+
 static void on_event(const wt_event *ev, void *ud) {
+  if (cl.baton) {
+    on_baton_event(ev);
+    return;
+  }
   check *c = ev->stream ? wt_stream_context(ev->stream) : NULL;
   switch (ev->type) {
   case WT_EV_SESSION_READY: on_ready(ev->session); break;
@@ -328,9 +365,12 @@ static void usage(void) {
                   "  --uni-bytes N        send N bytes on a uni stream, expect them on a server uni stream\n"
                   "  --datagrams N        send N datagrams of --datagram-size bytes (default 64), count echoes\n"
                   "  --min-datagram-ratio R  fail if fewer than R (0..1) of the datagrams come back\n"
+                  "  --baton              play Devious Baton (draft-frindell-webtrans-devious-baton-00) instead;\n"
+                  "                       URL e.g. https://localhost:4433/webtransport/devious-baton?count=16\n"
                   "end:\n"
                   "  --close-code C --close-reason R   close the session with this code and reason\n"
                   "  --timeout SECONDS    give up after this long (default 30)\n"
+                  "  --qlog-dir DIR       write a qlog file (JSON-SEQ) of the connection into DIR\n"
                   "  -v / -q              more / less logging\n");
 }
 
@@ -359,9 +399,24 @@ typedef struct opts {
   const char *echo_file;
   const char *method, *post_file, *out_file; /* plain HTTP mode */
   double timeout;
+  const char *qlog_dir;
   int any_check;
   wt_log_level log_level;
 } opts;
+
+/* --baton: the count comes from the URL's query, as the server reads it. A
+ * query the server should refuse is still sent, to see its answer. */
+static int baton_setup(opts *o) {
+  const char *q = strchr(o->url, '?'), *why;
+  baton_params p;
+  if (baton_params_parse(q ? q + 1 : NULL, &p, &why)) {
+    printf("wt-client: note: the server should refuse this query: %s\n", why);
+    p.count = 1;
+  }
+  cl.baton_count = p.count;
+  if (!o->co.nprotocols) o->protocols[o->co.nprotocols++] = BATON_PROTOCOL;
+  return 0;
+}
 
 static int parse_args(int argc, char **argv, opts *o) {
   wt_connect_options_init(&o->co);
@@ -385,6 +440,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->log_level = WT_LOG_DEBUG;
     else if (!strcmp(a, "-q"))
       o->log_level = WT_LOG_WARN;
+    else if (!strcmp(a, "--baton"))
+      cl.baton = 1;
     else if (!v)
       bad = 1;
     else if (!strcmp(a, "--cert-hash") && o->co.ncert_hashes < 8) {
@@ -424,6 +481,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       cl.close_reason = argv[++i];
     else if (!strcmp(a, "--timeout"))
       o->timeout = atof(argv[++i]);
+    else if (!strcmp(a, "--qlog-dir"))
+      o->qlog_dir = argv[++i];
     else
       bad = 1;
     if (bad) {
@@ -434,6 +493,7 @@ static int parse_args(int argc, char **argv, opts *o) {
   if (!o->url) return -1;
   o->co.cert_hashes = (const uint8_t(*)[32])o->hashes;
   o->co.protocols = o->protocols;
+  if (cl.baton) return baton_setup(o);
   if (!o->any_check) {
     cl.message = "hello from wt-client";
     o->echo_bytes = 1 << 20;
@@ -471,13 +531,13 @@ static void run_loop(double deadline) {
     wt_transport_process(cl.t);
     if (cl.ready && cl.dg_sent < cl.dg_total) dgram_send_some();
     dgram_check_done();
-    maybe_finish();
+    if (!cl.baton) maybe_finish();
     if (cl.closed && wt_transport_timeout_ms(cl.t) == -1) break;
     double left = deadline - tool_now();
     if (left <= 0) {
       if (!cl.closed) {
         fail("session", "timed out");
-        wt_session_close(cl.s, 1, "timeout", 7);
+        wt_session_close(cl.s, cl.baton ? BATON_BORED : 1, "timeout", 7);
         cl.close_sent = 1;
         deadline += 2; /* let the close go out */
         continue;
@@ -510,6 +570,14 @@ int main(int argc, char **argv) {
   cfg.log_cb = tool_log;
   cfg.log_user_data = "wt-client";
   cfg.log_level = o.log_level;
+  cfg.qlog_dir = o.qlog_dir;
+  if (cl.baton) {
+    /* The server opens one uni stream per baton at once and we answer each
+     * on a bidi stream: allow that many open streams (draft §4.1). */
+    uint32_t need = cl.baton_count + 16;
+    if (need > cfg.max_streams_uni) cfg.max_streams_uni = need;
+    if (need > cfg.max_streams_bidi) cfg.max_streams_bidi = need;
+  }
   int rv = wt_transport_new(&cfg, &cl.t);
   if (rv) {
     fprintf(stderr, "wt-client: cannot create a transport: %s\n", wt_strerror(rv));
@@ -522,6 +590,7 @@ int main(int argc, char **argv) {
   }
   cl.t_start = tool_now();
   rv = wt_session_connect(cl.t, o.url, &o.co, &cl.s);
+  if (!rv && cl.baton && !(cl.bs = baton_session_new(cl.s, 0, cl.baton_count, -1))) rv = WT_ERR_NOMEM;
   if (rv) {
     fprintf(stderr, "wt-client: cannot connect to %s: %s\n", o.url, wt_strerror(rv));
     wt_transport_free(cl.t);
@@ -529,6 +598,7 @@ int main(int argc, char **argv) {
   }
   run_loop(tool_now() + o.timeout);
   wt_transport_free(cl.t);
+  baton_session_free(cl.bs);
   printf("wt-client: %s\n", cl.failed ? "FAILED" : "all checks passed");
   return cl.failed ? 1 : 0;
 }

@@ -23,6 +23,9 @@
  *                     accepted (its echo is then empty).
  * With --root DIR it also serves the files under DIR over plain HTTP/3
  * (GET and HEAD, see static_files.c); /echo stays WebTransport.
+ * Paths /webtransport/devious-baton and /baton run the Devious Baton
+ * protocol (draft-frindell-webtrans-devious-baton-00, baton_session.c):
+ * query version, baton and count; a bad value is answered 400.
  * It prints, on stdout, the address, the certificate's SHA-256 and how to
  * open the session from a browser, so a harness can start it the same way
  * every time. It uses only the public API; its event loop is the
@@ -36,6 +39,9 @@
 #include <sys/epoll.h>
 #include <unistd.h>
 
+#include <sys/random.h>
+
+#include "baton_session.h"
 #include "static_files.h"
 #include "toolutil.h"
 #include "webtransport.h"
@@ -87,7 +93,14 @@ typedef struct server {
 } server;
 
 static server srv;
-static int verbose, quiet;
+static int verbose, quiet, rotate_asked;
+
+/* Certificate rotation: every `every` seconds (0: never) a generated
+ * certificate is replaced by a new one, or --cert/--key are read again. */
+static struct {
+  double every, next;
+  const char *cert_file, *key_file;
+} rot = {12 * 86400.0, 0, NULL, NULL};
 
 /* ------------------------------------------------------------------------ */
 /* Timers                                                                   */
@@ -418,6 +431,66 @@ static void on_event(const wt_event *ev, void *ud) {
 }
 
 /* ------------------------------------------------------------------------ */
+/* Devious Baton (/webtransport/devious-baton and /baton)                   */
+
+static void baton_on_event(const wt_event *ev, void *ud) {
+  baton_session *b = wt_session_user_data(ev->session);
+  if (ev->type == WT_EV_SESSION_READY) {
+    baton_params p;
+    const char *why;
+    const char *q = strchr(wt_session_path(ev->session), '?');
+    baton_params_parse(q ? q + 1 : NULL, &p, &why); /* validated by on_request */
+    uint8_t r = 0;
+    while (p.baton < 0) { /* the draft: a random value 1..255 when none is given */
+      if (getrandom(&r, 1, 0) == 1 && r) p.baton = r;
+    }
+    printf("session %llu open: devious baton, %u batons starting at %d, protocol %s\n",
+           (unsigned long long)wt_session_id(ev->session), p.count, p.baton,
+           wt_session_protocol(ev->session) ? wt_session_protocol(ev->session) : "-");
+    fflush(stdout);
+    b = baton_session_new(ev->session, 1, p.count, p.baton);
+    if (!b) {
+      wt_session_close(ev->session, 0, "wt-server: out of memory", 24);
+      return;
+    }
+    wt_session_set_user_data(ev->session, b);
+    baton_session_start(b);
+    return;
+  }
+  if (!b) return;
+  baton_session_on_event(b, ev);
+  if (ev->type != WT_EV_SESSION_CLOSED) return;
+  char why[256];
+  baton_stats st;
+  baton_session_stats(b, &st);
+  int ok = baton_session_result(b, why, sizeof(why)) == 0;
+  printf("session %llu baton %s: %llu messages received, %llu sent, %llu datagrams sent, %llu received%s%s\n",
+         (unsigned long long)wt_session_id(ev->session), ok ? "done" : "FAILED", (unsigned long long)st.received,
+         (unsigned long long)st.sent, (unsigned long long)st.datagrams_sent, (unsigned long long)st.datagrams_received,
+         ok ? "" : ": ", ok ? "" : why);
+  fflush(stdout);
+  baton_session_free(b);
+}
+
+/* Validates the baton query (the draft's 4xx answers) and routes the
+ * session to the baton game. */
+static int baton_request(wt_request *r, const char *path) {
+  baton_params p;
+  const char *why;
+  int status = baton_params_parse(strchr(path, '?') ? strchr(path, '?') + 1 : NULL, &p, &why);
+  if (status) {
+    char line[512];
+    snprintf(line, sizeof(line), "refusing %.400s with %d: %s", path, status, why);
+    if (!quiet) tool_log(WT_LOG_INFO, line, "wt-server");
+    return status;
+  }
+  for (size_t i = 0; i < wt_request_protocol_count(r); i++)
+    if (!strcmp(wt_request_protocol(r, i), BATON_PROTOCOL)) wt_request_select_protocol(r, BATON_PROTOCOL);
+  wt_request_set_callback(r, baton_on_event, NULL);
+  return 200;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Requests                                                                 */
 
 static int path_is(const char *path, const char *want) {
@@ -443,6 +516,7 @@ static int on_request(wt_request *r, void *ud) {
   if (verbose)
     printf("request: path %s authority %s origin %s draft %d\n", path, wt_request_authority(r), origin ? origin : "-",
            wt_request_draft(r));
+  if (path_is(path, "/webtransport/devious-baton") || path_is(path, "/baton")) return baton_request(r, path);
   if (!path_is(path, "/echo")) return 404;
   wts_params p;
   int status = 200;
@@ -469,22 +543,30 @@ static void on_signal(int sig) {
 }
 
 static void usage(void) {
-  fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--allow-origin ORIGIN]... [--root DIR] [--max-connections N]\n"
-                  "                 [--max-connections-per-addr N] [--conn-rate N[:BURST]]\n"
-                  "                 [--request-rate N[:BURST]] [--retry auto|always|never]\n"
-                  "                 [--retry-threshold N] [-v] [-q]\n"
-                  "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
-                  "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
-                  "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
-                  "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
-                  "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
-                  "  --root serves the files under DIR over HTTP/3 (GET, HEAD; index.html for directories).\n"
-                  "  Admission limits (defaults in webtransport.h): connections in all and per source address;\n"
-                  "  new connections and requests per second per address (0 turns a limit off); QUIC Retry.\n"
-                  "  /echo takes query parameters that script the server's side of a session:\n"
-                  "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
-                  "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n");
+  fprintf(stderr,
+          "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
+          "                 [--max-streams N] [--rotate-after SECONDS] [--qlog-dir DIR] [--allow-origin ORIGIN]...\n"
+          "                 [--root DIR] [--max-connections N] [--max-connections-per-addr N]\n"
+          "                 [--conn-rate N[:BURST]] [--request-rate N[:BURST]] [--retry auto|always|never]\n"
+          "                 [--retry-threshold N] [-v] [-q]\n"
+          "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
+          "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
+          "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
+          "  SHA-256 printed (for serverCertificateHashes in browsers and --cert-hash in wt-client).\n"
+          "  It is replaced by a new one every --rotate-after seconds (default 12 days; 0 never),\n"
+          "  and the new hash printed. With --cert/--key, --rotate-after re-reads the files instead\n"
+          "  (default: never).\n"
+          "  --allow-origin accepts that origin besides those whose host is the requested host.\n"
+          "  --root serves the files under DIR over HTTP/3 (GET, HEAD; index.html for directories).\n"
+          "  Admission limits (defaults in webtransport.h): connections in all and per source address;\n"
+          "  new connections and requests per second per address (0 turns a limit off); QUIC Retry.\n"
+          "  /echo takes query parameters that script the server's side of a session:\n"
+          "    protocols=a,b  close_after_ms=N&code=C&reason=R  drain_after_ms=N  open_uni=N\n"
+          "    open_bidi=N  reset_code=C  stop_code=C   (see the top of tools/wt_server.c)\n"
+          "  /webtransport/devious-baton and /baton run the Devious Baton protocol (sub-protocol\n"
+          "  devious-baton-00; query version=0&baton=1..255&count=N, else 400).\n"
+          "  --max-streams N lets a client have N streams of each kind open (default 128).\n"
+          "  --qlog-dir DIR writes a qlog file (JSON-SEQ) per connection into DIR.\n");
 }
 
 static void print_banner(const char *addr) {
@@ -503,9 +585,54 @@ static void print_banner(const char *addr) {
   fflush(stdout);
 }
 
+/* Replaces the certificate of every transport for new connections and
+ * prints the new hash, so browsers' serverCertificateHashes can be updated
+ * before the old certificate's 14 days run out. */
+static void rotate_certificate(void) {
+  char *cert = NULL, *key = NULL;
+  uint8_t h[32];
+  int rv;
+  rot.next = tool_now() + rot.every;
+  if (rot.cert_file) {
+    cert = tool_read_text(rot.cert_file);
+    key = tool_read_text(rot.key_file);
+    rv = cert && key ? 0 : WT_ERR_NOT_FOUND;
+    /* Unchanged files: nothing to announce. */
+    if (!rv && wt_certificate_inspect(cert, h, NULL, NULL, 0) == 0 &&
+        !memcmp(h, wt_transport_cert_sha256(srv.t[0]), 32)) {
+      free(cert);
+      free(key);
+      return;
+    }
+  } else {
+    rv = wt_certificate_generate(&cert, &key, h);
+  }
+  for (int i = 0; i < srv.nt && !rv; i++)
+    rv = wt_transport_set_certificate(srv.t[i], cert, key);
+  free(cert);
+  free(key);
+  if (rv) {
+    char line[256];
+    snprintf(line, sizeof(line), "certificate rotation failed (%s); still serving the previous certificate",
+             wt_strerror(rv));
+    tool_log(WT_LOG_ERROR, line, "wt-server");
+    return;
+  }
+  char hex[65], b64[64];
+  wt_hex_sha256(wt_transport_cert_sha256(srv.t[0]), hex);
+  tool_base64(wt_transport_cert_sha256(srv.t[0]), 32, b64);
+  printf("certificate rotated: sha256 %s base64 %s (new connections; next rotation in %.0f s)\n", hex, b64, rot.every);
+  fflush(stdout);
+}
+
 /* How long epoll may sleep: until the first transport or session timer. */
 static int wait_ms(void) {
   int ms = timers_wait_ms();
+  if (rot.every > 0) {
+    double r = (rot.next - tool_now()) * 1e3;
+    int rms = r <= 0 ? 0 : r >= 60000 ? 60000 : (int)r + 1;
+    if (ms < 0 || rms < ms) ms = rms;
+  }
   for (int i = 0; i < srv.nt; i++) {
     int t = wt_transport_timeout_ms(srv.t[i]);
     if (t >= 0 && (ms < 0 || t < ms)) ms = t;
@@ -552,6 +679,7 @@ static int run(void) {
       wt_transport_process(srv.t[i]);
     timers_run();
     trim_after_bursts();
+    if (rot.every > 0 && tool_now() >= rot.next) rotate_certificate();
   }
   close(ep);
   return 0;
@@ -636,6 +764,12 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->cert_file = argv[++i];
     else if (!strcmp(a, "--key") && v)
       cfg->key_file = argv[++i];
+    else if (!strcmp(a, "--rotate-after") && v)
+      rot.every = atof(argv[++i]), rotate_asked = 1;
+    else if (!strcmp(a, "--qlog-dir") && v)
+      cfg->qlog_dir = argv[++i];
+    else if (!strcmp(a, "--max-streams") && v)
+      cfg->max_streams_bidi = cfg->max_streams_uni = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--idle-timeout") && v)
       cfg->idle_timeout_ms = (uint32_t)atoi(argv[++i]);
     else if (!strcmp(a, "--root") && v)
@@ -684,6 +818,13 @@ int main(int argc, char **argv) {
     return rv;
   }
   cfg.allowed_origins = origins;
+  if (cfg.cert_file) {
+    /* Files are rotated by whoever writes them; re-read only when asked. */
+    rot.cert_file = cfg.cert_file;
+    rot.key_file = cfg.key_file;
+    if (!rotate_asked) rot.every = 0;
+  }
+  rot.next = tool_now() + rot.every;
   char *cert = NULL, *key = NULL;
   if (addr) {
     cfg.bind_addr = addr;

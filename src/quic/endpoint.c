@@ -127,6 +127,11 @@ void wt_endpoint_free(wt_endpoint *ep, uint64_t ts) {
 }
 
 const wt_endpoint_config *wt_endpoint_get_config(const wt_endpoint *ep) { return &ep->cfg; }
+
+void wt_endpoint_set_tls_server(wt_endpoint *ep, wt_tls_server *s) {
+  wt_tls_server_free(ep->cfg.tls_server);
+  ep->cfg.tls_server = s;
+}
 wt_tls_client_creds *wt_endpoint_client_creds(wt_endpoint *ep) { return &ep->client_creds; }
 size_t wt_endpoint_conn_count(const wt_endpoint *ep) { return ep->nconns; }
 int wt_endpoint_wants_write(const wt_endpoint *ep) { return ep->write_list != NULL; }

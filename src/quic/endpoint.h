@@ -38,6 +38,7 @@ typedef struct wt_txpkt {
 typedef struct wt_endpoint_config {
   int is_server;
   wt_tls_server *tls_server; /* server only; owned by the endpoint */
+  const char *qlog_dir;      /* a qlog file per connection there, or NULL */
   size_t cid_len;
   wt_cid_generate_cb cid_generate;
   void *cid_user_data;
@@ -111,6 +112,9 @@ size_t wt_endpoint_conn_count(const wt_endpoint *ep);
 
 /* For qconn.c. */
 const wt_endpoint_config *wt_endpoint_get_config(const wt_endpoint *ep);
+/* Server: connections accepted from now on use `s` (the endpoint takes
+ * the reference); live connections keep theirs. */
+void wt_endpoint_set_tls_server(wt_endpoint *ep, wt_tls_server *s);
 wt_tls_client_creds *wt_endpoint_client_creds(wt_endpoint *ep);
 /* Makes a new CID for q, registers it, and derives its reset token. */
 int wt_endpoint_issue_cid(wt_endpoint *ep, wt_qconn *q, ngtcp2_cid *cid, size_t len, uint8_t *token);

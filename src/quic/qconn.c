@@ -381,6 +381,26 @@ static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngt
   p->active_connection_id_limit = 8;
 }
 
+static void qlog_cb(void *user_data, uint32_t flags, const void *data, size_t len) {
+  wt_qconn *q = user_data;
+  wt_qlog_write(q->qlog, data, len);
+}
+
+/* With a qlog directory: the connection's file, named by `cid`, and
+ * ngtcp2 told to write into it. */
+static void start_qlog(wt_qconn *q, ngtcp2_settings *settings, const ngtcp2_cid *cid, uint64_t ts) {
+  if (!q->cfg->qlog_dir) return;
+  q->qlog = wt_qlog_open(q->cfg->qlog_dir, q->is_server, cid->data, cid->datalen, q->cfg->log);
+  if (!q->qlog) return;
+  q->qlog_t0 = ts;
+  settings->qlog.write = qlog_cb;
+  settings->qlog.odcid = *cid;
+}
+
+void wt_qconn_qlog_event(wt_qconn *q, uint64_t ts, const char *name, const char *data_json) {
+  if (q->qlog) wt_qlog_event(q->qlog, ts > q->qlog_t0 ? (double)(ts - q->qlog_t0) / 1e6 : 0.0, name, data_json);
+}
+
 static wt_qconn *alloc_conn(wt_endpoint *ep, int server) {
   wt_qconn *q = calloc(1, sizeof(*q));
   if (!q) return NULL;
@@ -419,6 +439,7 @@ int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_c
     settings.token = hd->token;
   }
   params.stateless_reset_token_present = 1;
+  start_qlog(q, &settings, &hd->dcid, ts);
   int rv = make_cid(ep, q, &scid);
   if (!rv) {
     wt_endpoint_reset_token(ep, &scid, params.stateless_reset_token);
@@ -428,6 +449,9 @@ int wt_qconn_new_server(wt_endpoint *ep, const ngtcp2_pkt_hd *hd, const ngtcp2_c
   if (!rv && ngtcp2_conn_server_new(&q->conn, &hd->scid, &scid, path, hd->version, &cb, &settings, &params, NULL, q))
     rv = WT_ERR_QUIC;
   if (!rv) rv = wt_tls_server_session(q->cfg->tls_server, &q->cref, &q->tls);
+  /* The certificate may be replaced (wt_transport_set_certificate) while
+   * this session still uses the old credentials: hold a reference. */
+  if (!rv) q->tls_server = wt_tls_server_ref(q->cfg->tls_server);
   if (rv) {
     wt_qconn_free(q);
     return rv;
@@ -459,6 +483,7 @@ int wt_qconn_new_client(wt_endpoint *ep, const struct sockaddr *local, socklen_t
   int rv = (hbytes && !q->verify.hashes) ? WT_ERR_NOMEM : 0;
   if (!rv && gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen)) rv = WT_ERR_TLS;
   if (!rv) rv = make_cid(ep, q, &scid);
+  if (!rv) start_qlog(q, &settings, &dcid, ts);
   ngtcp2_path path = {{(ngtcp2_sockaddr *)local, local_len}, {(ngtcp2_sockaddr *)remote, remote_len}, NULL};
   if (!rv &&
       ngtcp2_conn_client_new(&q->conn, &dcid, &scid, &path, NGTCP2_PROTO_VER_V1, &cb, &settings, &params, NULL, q))
@@ -487,9 +512,11 @@ void wt_qconn_free(wt_qconn *q) {
     }
     ngtcp2_conn_del(q->conn);
   }
+  wt_qlog_close(q->qlog);
   if (q->odcid.datalen) wt_endpoint_retire_cid(q->ep, &q->odcid);
   if (q->tls) gnutls_deinit(q->tls);
   if (q->own_creds) gnutls_certificate_free_credentials(q->own_creds);
+  wt_tls_server_free(q->tls_server);
   for (size_t i = 0; i < q->streams.cap; i++)
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);
@@ -514,15 +541,39 @@ static void describe_peer_close(wt_qconn *q, char *out, size_t cap) {
   ngtcp2_connection_close_error ce;
   ngtcp2_conn_get_connection_close_error(q->conn, &ce);
   int app = ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
-  char alert[80] = "";
+  char alert[160] = "";
   /* Transport errors 0x100..0x1ff carry a TLS alert (RFC 9001 §4.8). */
   if (!app && ce.error_code >= 0x100 && ce.error_code <= 0x1ff) {
     const char *name = gnutls_alert_get_name((gnutls_alert_description_t)(ce.error_code - 0x100));
     snprintf(alert, sizeof(alert), ", TLS alert %u: %s", (unsigned)(ce.error_code - 0x100), name ? name : "?");
   }
+  /* RFC 9000 §10.2.3: an application close sent before the handshake is
+   * confirmed becomes APPLICATION_ERROR without its reason. */
+  if (!app && ce.error_code == NGTCP2_APPLICATION_ERROR)
+    snprintf(alert, sizeof(alert),
+             ", APPLICATION_ERROR: its application gave up at once, e.g. our SETTINGS lack the WebTransport "
+             "draft it needs");
   snprintf(out, cap, "peer closed the connection (%s error 0x%llx%s%s%.*s)", app ? "application" : "transport",
            (unsigned long long)ce.error_code, alert, ce.reasonlen ? ": " : "",
-           (int)(ce.reasonlen > 120 ? 120 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
+           (int)(ce.reasonlen > 200 ? 200 : ce.reasonlen), ce.reason ? (const char *)ce.reason : "");
+}
+
+/* Server: a client that closes with a TLS alert before the handshake
+ * completes has most likely refused our certificate; the detail (logged
+ * once, by the transport) says which one it should pin. */
+static void explain_certificate_rejected(wt_qconn *q, char *detail, size_t cap) {
+  if (!q->is_server || ngtcp2_conn_get_handshake_completed(q->conn) || !q->tls_server) return;
+  ngtcp2_connection_close_error ce;
+  ngtcp2_conn_get_connection_close_error(q->conn, &ce);
+  if (ce.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION || ce.error_code < 0x100 || ce.error_code > 0x1ff)
+    return;
+  char hex[65];
+  wt_hex_sha256(wt_tls_server_cert_sha256(q->tls_server), hex);
+  size_t n = strlen(detail);
+  snprintf(detail + n, cap - n,
+           "; the client refused our certificate: a client pinning serverCertificateHashes must use sha256 %s, "
+           "and browsers also refuse RSA keys and certificates valid longer than 14 days",
+           hex);
 }
 
 /* Builds and sends CONNECTION_CLOSE for `err` and enters the closing
@@ -570,6 +621,7 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
   switch (rv) {
   case NGTCP2_ERR_DRAINING:
     describe_peer_close(q, detail, sizeof(detail));
+    explain_certificate_rejected(q, detail, sizeof(detail));
     enter_period(q, QC_DRAINING, ts);
     notify_closed(q, 0, detail);
     return;
@@ -587,7 +639,8 @@ static void on_fatal(wt_qconn *q, int rv, uint64_t ts) {
     send_close(q, &err, ts);
     snprintf(detail, sizeof(detail), "TLS handshake failed%s%s (alert %u)", q->verify.error[0] ? ": " : "",
              q->verify.error, ngtcp2_conn_get_tls_alert(q->conn));
-    WT_LOGW(q->cfg->log, "%s", detail);
+    /* Reported once above: by a client's sessions, by the transport for a
+     * server connection without one. */
     notify_closed(q, WT_ERR_TLS, detail);
     return;
   default:

@@ -126,5 +126,8 @@ int wt_qconn_handshake_done(const wt_qconn *q);
 
 /* Client: why the TLS handshake failed, or "". */
 const char *wt_qconn_tls_error(const wt_qconn *q);
+/* Adds one HTTP/3 or WebTransport event to the connection's qlog file, if
+ * it has one; `ts` is the caller's clock, `data_json` a JSON object. */
+void wt_qconn_qlog_event(wt_qconn *q, uint64_t ts, const char *name, const char *data_json);
 
 #endif

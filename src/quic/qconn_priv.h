@@ -7,6 +7,7 @@
 #define WT_QUIC_QCONN_PRIV_H
 
 #include "quic/qconn.h"
+#include "quic/qlog.h"
 #include "quic/sendq.h"
 #include "util/idmap.h"
 
@@ -46,6 +47,9 @@ struct wt_qconn {
   ngtcp2_conn *conn;
   gnutls_session_t tls;
   gnutls_certificate_credentials_t own_creds;
+  wt_tls_server *tls_server; /* server: the credentials of its handshake (a reference) */
+  wt_qlog *qlog;             /* NULL without wt_transport_config.qlog_dir */
+  uint64_t qlog_t0;          /* ngtcp2's reference time for qlog records */
   wt_tls_conn_ref cref;
   wt_tls_verify verify;
   int is_server;

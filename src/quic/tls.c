@@ -28,6 +28,7 @@ static const char PRIORITY[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-1
 static const gnutls_datum_t ALPN_H3 = {(unsigned char *)"h3", 2};
 
 struct wt_tls_server {
+  int refs;
   gnutls_certificate_credentials_t cred;
   gnutls_priority_t prio; /* parsed once, lazily */
   uint8_t sha256[32];
@@ -158,6 +159,56 @@ const char *wt_tls_check_hash_cert_rules(const gnutls_datum_t *der, time_t now) 
   return why;
 }
 
+/* Appends "; " and a formatted clause to out. */
+static void add_clause(char *out, size_t cap, const char *clause) {
+  size_t n = strlen(out);
+  if (n < cap) snprintf(out + n, cap - n, "%s%s", n ? "; " : "", clause);
+}
+
+int wt_tls_explain_hash_cert(const gnutls_datum_t *der, time_t now, char *out, size_t cap) {
+  gnutls_x509_crt_t crt;
+  char clause[256];
+  out[0] = 0;
+  if (gnutls_x509_crt_init(&crt)) return -1;
+  if (gnutls_x509_crt_import(crt, der, GNUTLS_X509_FMT_DER)) {
+    gnutls_x509_crt_deinit(crt);
+    return -1;
+  }
+  time_t nb = gnutls_x509_crt_get_activation_time(crt), na = gnutls_x509_crt_get_expiration_time(crt);
+  int pk = gnutls_x509_crt_get_pk_algorithm(crt, NULL);
+  if (pk == GNUTLS_PK_RSA || pk == GNUTLS_PK_RSA_PSS)
+    add_clause(out, cap,
+               "its key is RSA, which the W3C WebTransport spec forbids for serverCertificateHashes "
+               "(ECDSA P-256 is the key type every browser must accept)");
+  else if (pk != GNUTLS_PK_ECDSA && pk != GNUTLS_PK_EDDSA_ED25519)
+    add_clause(out, cap, "its key type is not ECDSA (the W3C WebTransport spec only guarantees ECDSA P-256)");
+  if (na <= nb || na - nb > HASH_CERT_MAX_VALIDITY) {
+    snprintf(clause, sizeof(clause),
+             "it is valid for %lld days, and browsers accept at most 14 days for serverCertificateHashes "
+             "(W3C WebTransport: a short validity limits how long a pinned key can be misused)",
+             (long long)((na - nb) / DAY));
+    add_clause(out, cap, clause);
+  }
+  if (now < nb || now > na) add_clause(out, cap, now < nb ? "it is not valid yet" : "it has expired");
+  gnutls_x509_crt_deinit(crt);
+  return out[0] ? 1 : 0;
+}
+
+int wt_certificate_inspect(const char *cert_pem, uint8_t sha256[32], int64_t *not_after, char *why, size_t why_cap) {
+  if (!cert_pem || !sha256) return WT_ERR_INVALID_ARGUMENT;
+  gnutls_x509_crt_t crt;
+  gnutls_datum_t pem = {(unsigned char *)cert_pem, (unsigned)strlen(cert_pem)}, der = {NULL, 0};
+  if (gnutls_x509_crt_init(&crt)) return WT_ERR_NOMEM;
+  int rv = gnutls_x509_crt_import(crt, &pem, GNUTLS_X509_FMT_PEM) ? WT_ERR_INVALID_ARGUMENT : 0;
+  if (!rv && gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der)) rv = WT_ERR_TLS;
+  if (!rv) rv = sha256_of(&der, sha256);
+  if (!rv && not_after) *not_after = (int64_t)gnutls_x509_crt_get_expiration_time(crt);
+  if (!rv && why && why_cap) wt_tls_explain_hash_cert(&der, time(NULL), why, why_cap);
+  gnutls_free(der.data);
+  gnutls_x509_crt_deinit(crt);
+  return rv;
+}
+
 /* Loads PEM credentials from files or from memory and checks them against
  * what browsers require of serverCertificateHashes certificates. */
 static int load_cert(wt_tls_server *s, const wt_tls_server_source *src) {
@@ -180,11 +231,12 @@ static int load_cert(wt_tls_server *s, const wt_tls_server_source *src) {
     WT_LOGE(s->log, "cannot read back %s", what);
     return WT_ERR_TLS;
   }
-  const char *why = wt_tls_check_hash_cert_rules(&der, time(NULL));
-  if (why)
+  char why[600];
+  if (wt_tls_explain_hash_cert(&der, time(NULL), why, sizeof(why)) == 1)
     WT_LOGW(s->log,
-            "%s cannot be used with serverCertificateHashes: %s; browsers will only accept it if it "
-            "chains to a trusted CA",
+            "%s: browsers will refuse this certificate with serverCertificateHashes because %s. It works only if "
+            "it chains to a CA the browser trusts; for hashes use an ECDSA P-256 certificate valid at most 14 days "
+            "(wt-cert makes one)",
             what, why);
   return 0;
 }
@@ -194,6 +246,7 @@ int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_
   wt_tls_server *s = calloc(1, sizeof(*s));
   if (!s) return WT_ERR_NOMEM;
   s->log = log;
+  s->refs = 1;
   int rv = gnutls_certificate_allocate_credentials(&s->cred) ? WT_ERR_NOMEM : 0;
   if (!rv) rv = src->cert_file || src->cert_pem ? load_cert(s, src) : generate_cert(s);
   if (rv) {
@@ -204,8 +257,13 @@ int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_
   return 0;
 }
 
+wt_tls_server *wt_tls_server_ref(wt_tls_server *s) {
+  if (s) s->refs++;
+  return s;
+}
+
 void wt_tls_server_free(wt_tls_server *s) {
-  if (!s) return;
+  if (!s || --s->refs > 0) return;
   if (s->cred) gnutls_certificate_free_credentials(s->cred);
   if (s->prio) gnutls_priority_deinit(s->prio);
   free(s);
@@ -262,7 +320,12 @@ static int verify_hashes(gnutls_session_t session, wt_tls_verify *v) {
     return -1;
   }
   wt_hex_sha256(h, hex);
-  snprintf(v->error, sizeof(v->error), "certificate hash mismatch: server certificate sha256 %s is not pinned", hex);
+  char pinned[65];
+  wt_hex_sha256(v->hashes[0], pinned);
+  snprintf(v->error, sizeof(v->error),
+           "certificate hash mismatch: the server's certificate has sha256 %s, we pinned %s%s; it probably has a new "
+           "certificate: pin its current hash (wt-server prints it at start and on rotation)",
+           hex, pinned, v->nhashes > 1 ? " and others" : "");
   return -1;
 }
 

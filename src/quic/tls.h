@@ -31,10 +31,15 @@ typedef struct wt_tls_server_source {
   const char *cert_pem, *key_pem;
 } wt_tls_server_source;
 
-/* Loads or generates the credentials. Logs a warning when a loaded
- * certificate could not be used with serverCertificateHashes (RSA, or valid
- * longer than 14 days). */
+/* Loads or generates the credentials (reference count 1). Logs one warning
+ * line when a loaded certificate could not be used with
+ * serverCertificateHashes, saying which browser rule it breaks (RSA key,
+ * valid longer than 14 days, not currently valid) and what to do. */
 int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_tls_server **out);
+/* Reference counting: a connection keeps the credentials of its handshake
+ * while the transport moves on to a replacement certificate. free drops
+ * one reference (NULL is ignored). */
+wt_tls_server *wt_tls_server_ref(wt_tls_server *s);
 void wt_tls_server_free(wt_tls_server *s);
 const uint8_t *wt_tls_server_cert_sha256(const wt_tls_server *s);
 
@@ -83,5 +88,11 @@ int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *co
  * certificates (validity at most 14 days, currently valid, not RSA), at
  * time `now`. Returns NULL if acceptable, or a static reason. */
 const char *wt_tls_check_hash_cert_rules(const gnutls_datum_t *der, time_t now);
+
+/* Why browsers would refuse a server certificate given through
+ * serverCertificateHashes, as one sentence naming every broken rule and the
+ * W3C reason for it, written to `out`. Returns 0 when the certificate is
+ * fine, 1 when it breaks a rule, -1 if it cannot be parsed. */
+int wt_tls_explain_hash_cert(const gnutls_datum_t *der, time_t now, char *out, size_t cap);
 
 #endif

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -43,6 +44,7 @@ typedef struct tconn {
 
 struct wt_transport {
   wt_transport_config cfg;
+  char *qlog_dir; /* owned copy of cfg.qlog_dir */
   wt_logger log;
   wt_udp udp;
   int epfd, evfd;
@@ -111,6 +113,10 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
 static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tconn *)ctx)->q); }
 static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
 static void x_wake(void *ctx) { mark_pending(ctx); }
+static void x_qlog(void *ctx, const char *name, const char *data_json) {
+  tconn *c = ctx;
+  wt_qconn_qlog_event(c->q, now_ns(c->t), name, data_json);
+}
 
 static int x_admit_request(void *ctx) {
   tconn *c = ctx;
@@ -119,7 +125,7 @@ static int x_admit_request(void *ctx) {
   return !klen || wt_ratelimit_take(&c->t->request_rate, key, klen, now_ns(c->t));
 }
 
-static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake, x_admit_request};
+static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake, x_admit_request, x_qlog};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */
@@ -146,8 +152,9 @@ static void q_closed(void *app, int err, const char *detail) {
   if (!c->wc->had_session && detail && *detail) {
     char peer[64];
     wt_qconn_peer(c->q, peer, sizeof(peer));
-    WT_LOGI(&c->t->log, "connection with %s ended %s: %s", peer,
-            wt_qconn_handshake_done(c->q) ? "before any session" : "during the handshake", detail);
+    int in_handshake = !wt_qconn_handshake_done(c->q);
+    wt_log(&c->t->log, in_handshake ? WT_LOG_WARN : WT_LOG_INFO, "connection with %s ended %s: %s", peer,
+           in_handshake ? "during the handshake" : "before any session", detail);
   }
   wt_conn_on_closed(c->wc, err, detail);
   mark_pending(c);
@@ -319,6 +326,20 @@ static int setup_loop(wt_transport *t) {
 
 static uint64_t now_cb(void *ctx) { return now_ns(ctx); }
 
+/* qlog files go into an existing directory; a wrong path is an error at
+ * start, not a warning per connection. */
+static int setup_qlog_dir(wt_transport *t, const char *dir) {
+  if (!dir) return 0;
+  struct stat st;
+  if (stat(dir, &st) || !S_ISDIR(st.st_mode)) {
+    WT_LOGE(&t->log, "qlog_dir %s is not an existing directory", dir);
+    return WT_ERR_NOT_FOUND;
+  }
+  t->qlog_dir = strdup(dir);
+  t->cfg.qlog_dir = t->qlog_dir; /* the caller's string may go away */
+  return t->qlog_dir ? 0 : WT_ERR_NOMEM;
+}
+
 /* Everything but the socket and the loop. */
 static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
   t->cfg = *cfg;
@@ -354,12 +375,15 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .retry_mode = cfg->retry,
       .retry_threshold = cfg->retry_threshold,
   };
+  int rv = setup_qlog_dir(t, cfg->qlog_dir);
+  if (rv) return rv;
+  ec.qlog_dir = t->qlog_dir;
   wt_tls_server_source src = {cfg->cert_file, cfg->key_file, cfg->cert_pem, cfg->key_pem};
   uint64_t seed;
   if (gnutls_rnd(GNUTLS_RND_NONCE, &seed, sizeof(seed))) return WT_ERR_TLS;
-  int rv = cfg->server ? wt_ratelimit_init(&t->request_rate, cfg->request_rate_per_addr, cfg->request_burst_per_addr,
-                                           WT_RATELIMIT_ADDRS, seed)
-                       : 0;
+  rv = cfg->server ? wt_ratelimit_init(&t->request_rate, cfg->request_rate_per_addr, cfg->request_burst_per_addr,
+                                       WT_RATELIMIT_ADDRS, seed)
+                   : 0;
   if (!rv && cfg->server) rv = wt_tls_server_new(&src, &t->log, &ec.tls_server);
   if (!rv) rv = wt_endpoint_new(&ec, &t->ep);
   if (rv) wt_tls_server_free(ec.tls_server);
@@ -408,6 +432,7 @@ void wt_transport_free(wt_transport *t) {
   if (t->evfd >= 0) close(t->evfd);
   wt_router_free(&t->router);
   wt_ratelimit_free(&t->request_rate);
+  free(t->qlog_dir);
   free(t);
 }
 
@@ -440,6 +465,21 @@ const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
   return ec && ec->tls_server ? wt_tls_server_cert_sha256(ec->tls_server) : NULL;
 }
 
+int wt_transport_set_certificate(wt_transport *t, const char *cert_pem, const char *key_pem) {
+  if (!t || !cert_pem != !key_pem) return WT_ERR_INVALID_ARGUMENT;
+  const wt_endpoint_config *ec = wt_endpoint_get_config(t->ep);
+  if (!ec->tls_server) return WT_ERR_INVALID_ARGUMENT; /* not a server */
+  wt_tls_server_source src = {NULL, NULL, cert_pem, key_pem};
+  wt_tls_server *s;
+  int rv = wt_tls_server_new(&src, &t->log, &s);
+  if (rv) return rv;
+  wt_endpoint_set_tls_server(t->ep, s);
+  char hex[65];
+  wt_hex_sha256(wt_tls_server_cert_sha256(s), hex);
+  WT_LOGI(&t->log, "certificate replaced: new connections get the certificate with sha256 %s", hex);
+  return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Processing                                                               */
 
@@ -454,7 +494,7 @@ static void dispatch_all(wt_transport *t) {
      * which vanish silently (as Chromium does) do not linger. */
     if (wt_conn_finished(c->wc) && wt_qconn_get_state(c->q) == QC_ACTIVE) {
       if (!ts) ts = now_ns(t);
-      wt_qconn_close(c->q, H3_NO_ERROR, "", ts);
+      wt_qconn_close(c->q, H3_NO_ERROR, wt_conn_close_reason(c->wc), ts);
       wt_endpoint_mark_write(t->ep, c->q);
     }
   }

@@ -54,9 +54,11 @@ static void send_capsule(wt_session *s, uint64_t type, uint64_t value) {
 
 void wt_flow_violation(wt_session *s, const char *why) {
   wt_conn *c = s->conn;
-  char detail[160];
-  snprintf(detail, sizeof(detail), "flow-control limit exceeded by the peer: %s", why);
-  WT_LOGW(c->cfg.log, "session %llu: %s", (unsigned long long)s->id, detail);
+  char detail[256];
+  snprintf(detail, sizeof(detail),
+           "the peer exceeded our WebTransport flow-control limits (%s); reset with WT_FLOW_CONTROL_ERROR. "
+           "The peer must respect the WT_MAX_DATA / WT_MAX_STREAMS credit we announce",
+           why);
   wt_conn_abort_request(c, (int64_t)s->id, WT_FLOW_CONTROL_ERROR);
   wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
 }
@@ -76,6 +78,12 @@ void wt_flow_on_sent(wt_session *s, uint64_t n, int blocked) {
   f->tx_data += n;
   /* Tell the peer once per limit that it holds us back. */
   if (blocked && f->blocked_data_at != f->tx_max_data + 1) {
+    /* The first time at INFO, later limits at DEBUG: a long session that
+     * keeps hitting a small window must not flood the log. */
+    wt_log(s->conn->cfg.log, f->blocked_data_at ? WT_LOG_DEBUG : WT_LOG_INFO,
+           "session %llu: flow-control limit hit: the peer allows %llu bytes on this session (WT_MAX_DATA) and we "
+           "sent them all; writes wait until it reads and grants more (it can raise its session_max_data)",
+           (unsigned long long)s->id, (unsigned long long)f->tx_max_data);
     f->blocked_data_at = f->tx_max_data + 1;
     send_capsule(s, CAPSULE_WT_DATA_BLOCKED, f->tx_max_data);
   }
@@ -85,6 +93,12 @@ int wt_flow_can_open(wt_session *s, int bidi, int announce) {
   wt_flow *f = fl(s);
   if (!f->enabled || f->tx_streams[bidi] < f->tx_max_streams[bidi]) return 1;
   if (announce && f->blocked_streams_at[bidi] != f->tx_max_streams[bidi] + 1) {
+    wt_log(s->conn->cfg.log, f->blocked_streams_at[bidi] ? WT_LOG_DEBUG : WT_LOG_INFO,
+           "session %llu: flow-control limit hit: the peer allows %llu %s streams on this session (WT_MAX_STREAMS) "
+           "and all are used; new ones wait for WT_EV_SESSION_STREAM_CREDIT (it can raise its "
+           "session_max_streams_%s)",
+           (unsigned long long)s->id, (unsigned long long)f->tx_max_streams[bidi], bidi ? "bidi" : "uni",
+           bidi ? "bidi" : "uni");
     f->blocked_streams_at[bidi] = f->tx_max_streams[bidi] + 1;
     send_capsule(s, bidi ? CAPSULE_WT_STREAMS_BLOCKED_BIDI : CAPSULE_WT_STREAMS_BLOCKED_UNI, f->tx_max_streams[bidi]);
   }
@@ -102,7 +116,10 @@ int wt_flow_on_peer_stream(wt_session *s, int bidi) {
   wt_flow *f = fl(s);
   if (!f->enabled) return 0;
   if (++f->rx_streams[bidi] > f->rx_max_streams[bidi]) {
-    wt_flow_violation(s, bidi ? "too many bidi streams" : "too many uni streams");
+    char why[128];
+    snprintf(why, sizeof(why), "it opened %s stream number %llu, we allow %llu", bidi ? "bidi" : "uni",
+             (unsigned long long)f->rx_streams[bidi], (unsigned long long)f->rx_max_streams[bidi]);
+    wt_flow_violation(s, why);
     return -1;
   }
   return 0;
@@ -113,7 +130,10 @@ int wt_flow_on_received(wt_session *s, uint64_t n) {
   if (!f->enabled || n == 0) return 0;
   f->rx_data += n;
   if (f->rx_data > f->rx_max_data) {
-    wt_flow_violation(s, "more data than WT_MAX_DATA allowed");
+    char why[128];
+    snprintf(why, sizeof(why), "it sent %llu bytes, we allow %llu (WT_MAX_DATA)", (unsigned long long)f->rx_data,
+             (unsigned long long)f->rx_max_data);
+    wt_flow_violation(s, why);
     return -1;
   }
   return 0;
@@ -162,6 +182,8 @@ static int raise_limit(wt_session *s, uint64_t *limit, uint64_t v, const char *w
   return 1;
 }
 
+static int bidi_blocked(uint64_t type) { return type == CAPSULE_WT_STREAMS_BLOCKED_BIDI; }
+
 int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t len) {
   wt_flow *f = fl(s);
   uint64_t x = 0;
@@ -203,9 +225,22 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
     }
     /* fall through */
   default:
-    /* *_BLOCKED: we grant credit without waiting for them; nothing to do. */
-    WT_LOGD(s->conn->cfg.log, "session %llu: peer is blocked (capsule 0x%llx at %llu)", (unsigned long long)s->id,
-            (unsigned long long)type, (unsigned long long)x);
+    /* *_BLOCKED: we grant credit without waiting for them; the line says
+     * so once per limit value, however often the peer repeats it. */
+    uint64_t *seen = &f->peer_blocked_at[type == CAPSULE_WT_DATA_BLOCKED ? 0 : 1 + bidi_blocked(type)];
+    if (*seen == x + 1) return 0;
+    wt_log(s->conn->cfg.log, *seen ? WT_LOG_DEBUG : WT_LOG_INFO,
+           "session %llu: the peer hit our flow-control limit (%s at %llu): it waits until the application reads "
+           "and finishes streams; raise session_max_%s if this is unexpected",
+           (unsigned long long)s->id,
+           type == CAPSULE_WT_DATA_BLOCKED           ? "WT_DATA_BLOCKED"
+           : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "WT_STREAMS_BLOCKED_BIDI"
+                                                     : "WT_STREAMS_BLOCKED_UNI",
+           (unsigned long long)x,
+           type == CAPSULE_WT_DATA_BLOCKED           ? "data"
+           : type == CAPSULE_WT_STREAMS_BLOCKED_BIDI ? "streams_bidi"
+                                                     : "streams_uni");
+    *seen = x + 1;
     return 0;
   }
 }

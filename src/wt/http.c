@@ -158,8 +158,14 @@ static int send_fields(wt_conn *c, const wt_h3_headers *h, int request, int fin,
 void wt_http_on_request(wt_conn *c, int64_t sid, wt_h3_headers *h) {
   const wt_route *rt = wt_router_match(c->cfg.router, h->path);
   if (strcmp(h->method, "CONNECT") == 0) {
-    /* A plain or non-WebTransport extended CONNECT (a WebSocket, say). */
-    wt_conn_refuse(c, sid, 405, NULL, "CONNECT for something other than WebTransport");
+    /* A plain or non-WebTransport extended CONNECT (a WebSocket, say):
+     * say what came and what was expected. */
+    char why[300];
+    snprintf(why, sizeof(why),
+             ":protocol is %s%.40s%s, expected \"webtransport\" (drafts 02-14) or \"webtransport-h3\" (draft 15); "
+             "the client is not speaking WebTransport",
+             h->protocol ? "\"" : "", h->protocol ? h->protocol : "missing (a plain CONNECT)", h->protocol ? "\"" : "");
+    wt_conn_refuse(c, sid, 405, NULL, why);
     return;
   }
   if (!rt || !(rt->flags & WT_ROUTE_HTTP)) {

@@ -89,6 +89,25 @@ static void drop_incoming(wt_session *s) {
   s->in_head = s->in_tail = NULL;
 }
 
+/* The one line that says why a session failed or was refused, on either
+ * end: every site that ends a session abnormally passes a concrete detail
+ * (what was expected, what came, what to do) and only this logs it, so a
+ * failure is never reported twice nor silently. Orderly closes are debug. */
+static void log_end(const wt_session *s, int by_peer, uint32_t code, int error) {
+  const wt_logger *lg = s->conn->cfg.log;
+  int failed = error || s->close_http_status;
+  if (!s->close_detail[0]) {
+    WT_LOGD(lg, "session %llu closed by %s: code %u", (unsigned long long)s->id, by_peer ? "peer" : "us", code);
+    return;
+  }
+  if (s->is_server)
+    wt_log(lg, WT_LOG_INFO, "session %llu (%s): %s", (unsigned long long)s->id, s->path ? s->path : "?",
+           s->close_detail);
+  else
+    wt_log(lg, failed ? WT_LOG_WARN : WT_LOG_INFO, "WebTransport session to https://%s%s %s: %s",
+           s->authority ? s->authority : "?", s->path ? s->path : "", failed ? "failed" : "ended", s->close_detail);
+}
+
 void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len, int error,
                           const char *detail) {
   if (s->state == WS_CLOSED) return;
@@ -111,8 +130,10 @@ void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char 
   if (prev == WS_WAIT_SETTINGS || prev == WS_CONNECTING) s->pending &= ~EV_READY;
   wt_conn_mark_session(s, EV_CLOSED);
   wt_conn_wake(s->conn);
-  WT_LOGD(s->conn->cfg.log, "session %llu closed by %s: code %u, error %d %s", (unsigned long long)s->id,
-          by_peer ? "peer" : "us", code, error, s->close_detail);
+  log_end(s, by_peer, code, error);
+  if (!s->is_server && error) /* the CONNECTION_CLOSE will tell the server */
+    snprintf(s->conn->close_reason, sizeof(s->conn->close_reason), "%.199s", s->close_detail);
+  wt_conn_qlog_session(s, "webtransport:session_closed");
 }
 
 /* ------------------------------------------------------------------------ */
@@ -155,9 +176,14 @@ int wt_session_feed_capsules(wt_session *s, const uint8_t *data, size_t len) {
     if (used == len) return 0;
     rv = WT_ERR_PROTO; /* data after WT_CLOSE_SESSION */
   }
-  WT_LOGI(c->cfg.log, "session %llu: malformed capsule on the CONNECT stream", (unsigned long long)s->id);
   wt_conn_abort_request(c, (int64_t)s->id, H3_MESSAGE_ERROR);
-  if (s->state != WS_CLOSED) wt_session_terminate(s, 1, 0, NULL, 0, WT_ERR_PROTO, "malformed capsule");
+  if (s->state != WS_CLOSED)
+    wt_session_terminate(s, 1, 0, NULL, 0, WT_ERR_PROTO,
+                         "the peer sent a malformed capsule on the CONNECT stream (a protocol error on its side); "
+                         "reset with H3_MESSAGE_ERROR");
+  else
+    WT_LOGI(c->cfg.log, "session %llu: the peer sent bytes after WT_CLOSE_SESSION; reset with H3_MESSAGE_ERROR",
+            (unsigned long long)s->id);
   return rv;
 }
 

@@ -48,6 +48,8 @@ typedef struct wt_conn_io {
   /* Server: whether the peer may make another request now (its source
    * address is within the request rate). NULL: always. */
   int (*admit_request)(void *ctx);
+  /* Adds an event to the connection's qlog, if any (may be NULL). */
+  void (*qlog)(void *ctx, const char *name, const char *data_json);
 } wt_conn_io;
 
 typedef struct wt_conn_config {
@@ -141,6 +143,7 @@ typedef struct wt_flow {
   uint64_t tx_max_data, tx_data;
   uint64_t tx_max_streams[2], tx_streams[2];
   uint64_t blocked_data_at, blocked_streams_at[2]; /* last *_BLOCKED value sent, plus 1 */
+  uint64_t peer_blocked_at[3]; /* last *_BLOCKED value logged (data, uni, bidi), plus 1: one line per limit */
   /* limits we set for the peer */
   uint64_t rx_window, rx_max_data, rx_data, rx_consumed;
   uint64_t rx_stream_window[2], rx_max_streams[2], rx_streams[2], rx_retired[2];
@@ -218,6 +221,7 @@ struct wt_conn {
   int settings_seen;
   int closed; /* connection is gone */
   int had_session;
+  char close_reason[200];   /* client: why its last session failed, for CONNECTION_CLOSE */
   unsigned draft_mask;      /* generations we offer (and accept, on a server) */
   int winding_down;         /* wt_conn_shutdown ran: no new sessions here */
   uint64_t next_request_id; /* server: first request stream ID not yet seen */
@@ -274,6 +278,9 @@ struct wt_request {
 void wt_conn_mark_session(wt_session *s, uint32_t ev);
 void wt_conn_mark_stream(wt_stream *st, uint32_t ev);
 void wt_conn_wake(wt_conn *c);
+/* qlog records of this layer (no-ops without a qlog file). */
+void wt_conn_qlog(wt_conn *c, const char *name, const char *data_json);
+void wt_conn_qlog_session(wt_session *s, const char *name);
 /* Ends a session: resets its streams with WT_SESSION_GONE, sends what the
  * protocol asks for, queues WT_EV_SESSION_CLOSED. */
 void wt_session_terminate(wt_session *s, int by_peer, uint32_t code, const char *reason, size_t reason_len, int error,

@@ -16,6 +16,7 @@
 
 #include "h3/codes.h"
 #include "h3/sfv.h"
+#include "util/json.h"
 #include "util/url.h"
 
 /* Value stored in c->gone: how a finished session ended. */
@@ -131,9 +132,37 @@ void wt_conn_free(wt_conn *c) {
   free(c);
 }
 
+void wt_conn_qlog(wt_conn *c, const char *name, const char *data_json) {
+  if (c->xio.qlog) c->xio.qlog(c->xio.ctx, name, data_json);
+}
+
+/* A session's state as a qlog record: established, or closed with why. */
+void wt_conn_qlog_session(wt_session *s, const char *name) {
+  if (!s->conn->xio.qlog) return;
+  char path[300], proto[140], detail[560], json[1200];
+  wt_json_string(path, sizeof(path), s->path);
+  if (s->protocol)
+    wt_json_string(proto, sizeof(proto), s->protocol);
+  else
+    snprintf(proto, sizeof(proto), "null");
+  wt_json_string(detail, sizeof(detail), s->close_detail);
+  if (s->state == WS_CLOSED)
+    snprintf(json, sizeof(json),
+             "{\"session_id\":%llu,\"path\":%s,\"by_peer\":%s,\"code\":%u,\"error\":%d,\"http_status\":%d,"
+             "\"detail\":%s}",
+             (unsigned long long)s->id, path, s->close_by_peer ? "true" : "false", s->close_code, s->close_error,
+             s->close_http_status, detail);
+  else
+    snprintf(json, sizeof(json), "{\"session_id\":%llu,\"path\":%s,\"draft\":%d,\"protocol\":%s}",
+             (unsigned long long)s->id, path, s->draft, proto);
+  wt_conn_qlog(s->conn, name, json);
+}
+
 void wt_conn_wake(wt_conn *c) {
   if (c->xio.wake) c->xio.wake(c->xio.ctx);
 }
+
+const char *wt_conn_close_reason(const wt_conn *c) { return c->close_reason; }
 
 /* A pooled connection (flow control on) stays for the next session. */
 int wt_conn_finished(const wt_conn *c) {
@@ -335,14 +364,19 @@ static int send_status(wt_conn *c, int64_t sid, int status, const char *name, co
   return wt_h3conn_send_headers(c->h3, sid, f, n, fin);
 }
 
-/* The client's remaining request bytes are not needed (RFC 9114 §4.1:
- * STOP_SENDING with H3_NO_ERROR). */
-void wt_conn_refuse(wt_conn *c, int64_t sid, int status, const char *allow, const char *why) {
-  WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
+/* Answers a request with a status; the client's remaining request bytes
+ * are not needed (RFC 9114 §4.1: STOP_SENDING with H3_NO_ERROR). */
+static void answer_refusal(wt_conn *c, int64_t sid, int status, const char *allow) {
   /* The connection is not finished before the client has the answer. */
   if (send_status(c, sid, status, "allow", allow, 1) == 0) wt_conn_track_end(c, sid);
   wt_h3conn_stop_sending(c->h3, sid, H3_NO_ERROR);
   wt_conn_wake(c);
+}
+
+/* A request that never becomes a session: its one log line is here. */
+void wt_conn_refuse(wt_conn *c, int64_t sid, int status, const char *allow, const char *why) {
+  WT_LOGI(c->cfg.log, "stream %lld: request refused with %d: %s", (long long)sid, status, why);
+  answer_refusal(c, sid, status, allow);
 }
 
 /* Draft §3.2 and the W3C API: a browser always sends its page's origin; a
@@ -352,10 +386,25 @@ static int origin_allowed(const wt_conn *c, const wt_session *s) {
   if (c->cfg.check_origin) return c->cfg.check_origin(s->origin, s->authority, c->cfg.origin_user_data) != 0;
   for (size_t i = 0; i < c->cfg.nallowed_origins; i++)
     if (strcasecmp(c->cfg.allowed_origins[i], s->origin) == 0) return 1;
-  if (wt_origin_host_matches(s->origin, s->authority)) return 1;
-  WT_LOGI(c->cfg.log, "session %llu: origin %s is not allowed for %s", (unsigned long long)s->id, s->origin,
-          s->authority);
-  return 0;
+  return wt_origin_host_matches(s->origin, s->authority);
+}
+
+/* Why a request was refused, for the log line and the session's detail. */
+static void refusal_detail(const wt_conn *c, const wt_session *s, int status, int by_origin, char *out, size_t cap) {
+  if (by_origin && c->cfg.check_origin)
+    snprintf(out, cap, "refused with 403: the check_origin hook rejected origin %s for %s", s->origin, s->authority);
+  else if (by_origin)
+    snprintf(out, cap,
+             "refused with 403: origin %s is not allowed for %s (accepted: an origin whose host is the "
+             ":authority's host, or one listed in wt_transport_config.allowed_origins, e.g. wt-server "
+             "--allow-origin)",
+             s->origin, s->authority);
+  else if (!c->cfg.on_request)
+    snprintf(out, cap,
+             "refused with 404: no request hook is set (wt_transport_config.on_request), so no path is served");
+  else
+    snprintf(out, cap, "refused with %d: the application's request hook answered %d for path %s%s", status, status,
+             s->path, status == 404 ? " (no WebTransport endpoint there)" : "");
 }
 
 /* The server's preference order decides (seed 000): the first of our
@@ -389,24 +438,58 @@ static void reject_request(wt_conn *c, int64_t sid, const char *why) {
   wt_conn_abort_request(c, sid, H3_REQUEST_REJECTED);
 }
 
+/* Draft §3.3: the session opens without a sub-protocol; the client decides
+ * whether it can live without one. One line says what did not match. */
+static void log_no_common_protocol(const wt_conn *c, const wt_session *s, const wt_request *r) {
+  char offered_list[200] = "", ours[200] = "";
+  for (size_t i = 0; i < r->nprotocols; i++) {
+    size_t n = strlen(offered_list);
+    snprintf(offered_list + n, sizeof(offered_list) - n, "%s\"%s\"", i ? ", " : "", r->protocols[i]);
+  }
+  for (size_t i = 0; i < c->cfg.nprotocols; i++) {
+    size_t n = strlen(ours);
+    snprintf(ours + n, sizeof(ours) - n, "%s\"%s\"", i ? ", " : "", c->cfg.protocols[i]);
+  }
+  WT_LOGI(c->cfg.log,
+          "session %llu (%s): no common sub-protocol: the client offered %s, we support %s; the session opens "
+          "without one (a client that requires one closes it with WT_ALPN_ERROR)",
+          (unsigned long long)s->id, s->path, offered_list, ours[0] ? ours : "none (wt_transport_config.protocols)");
+}
+
 /* Runs the application's hook and answers. The session is WS_WAIT_SETTINGS
  * until here. */
 static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   const wt_h3_settings *ps = wt_h3conn_peer_settings(c->h3);
-  char desc[256];
+  char desc[160];
   s->draft = wt_settings_wt_draft(ps, c->draft_mask);
   if (!s->draft) {
+    char detail[512];
     wt_settings_describe(ps, desc, sizeof(desc));
-    WT_LOGW(c->cfg.log, "stream %llu: WebTransport request from a client that speaks no generation we offer (%s)",
-            (unsigned long long)s->id, desc);
+    snprintf(detail, sizeof(detail),
+             "refused (reset with H3_MESSAGE_ERROR): the client did not enable WebTransport in its SETTINGS, or only "
+             "a draft we do not offer (it sent: %s); it must announce SETTINGS_WT_ENABLED 0x2c7cf000 (draft 15), "
+             "WT_MAX_SESSIONS 0xc671706a/0x14e9cd29 (drafts 7-14) or ENABLE_WEBTRANSPORT 0x2b603742 (draft 02) "
+             "with H3_DATAGRAM 0x33",
+             desc);
     wt_conn_abort_request(c, (int64_t)s->id, H3_MESSAGE_ERROR);
-    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "client did not enable WebTransport");
+    WT_STAT(c, sessions_refused, 1);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
     return;
   }
   if (sessions_in(c, WS_OPEN) >= session_limit(c)) {
-    reject_request(c, (int64_t)s->id,
-                   c->fc_enabled ? "session limit reached" : "one session per connection without flow control");
-    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, "rejected");
+    char detail[256];
+    if (c->fc_enabled)
+      snprintf(detail, sizeof(detail),
+               "rejected with H3_REQUEST_REJECTED: this connection already carries %d sessions (max_sessions)",
+               sessions_in(c, WS_OPEN));
+    else
+      snprintf(detail, sizeof(detail),
+               "rejected with H3_REQUEST_REJECTED: this connection already carries a session and WebTransport flow "
+               "control is off, which allows one session per connection; use a new connection, or enable pooling "
+               "on both ends");
+    WT_STAT(c, sessions_refused, 1);
+    wt_conn_abort_request(c, (int64_t)s->id, H3_REQUEST_REJECTED);
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_LIMIT, detail);
     return;
   }
   wt_request req;
@@ -423,17 +506,23 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   const wt_route *rt = wt_router_match(c->cfg.router, s->path);
   if (rt && !(rt->flags & WT_ROUTE_WEBTRANSPORT)) rt = NULL;
   if (rt && rt->cb) wt_request_set_callback(&req, rt->cb, rt->user_data);
-  int status = origin_allowed(c, s) ? 0 : 403;
-  if (!status) status = c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data) : rt ? 200 : 404;
+  int by_origin = !origin_allowed(c, s);
+  int status = by_origin                ? 403
+               : c->cfg.on_request ? c->cfg.on_request(&req, c->cfg.request_user_data)
+               : rt                ? 200
+                                   : 404;
   if (status < 200 || status > 599) status = 500;
   if (status >= 300) {
+    char detail[480];
+    refusal_detail(c, s, status, by_origin, detail, sizeof(detail));
     WT_STAT(c, sessions_refused, 1);
-    wt_conn_refuse(c, (int64_t)s->id, status, NULL, "refused by the request hook");
+    answer_refusal(c, (int64_t)s->id, status, NULL);
     s->close_http_status = status;
     free_protocols(&req);
-    wt_session_terminate(s, 0, 0, NULL, 0, 0, "refused");
+    wt_session_terminate(s, 0, 0, NULL, 0, 0, detail);
     return;
   }
+  if (req.nprotocols && !req.selected) log_no_common_protocol(c, s, &req);
   wt_buf proto;
   wt_buf_init(&proto);
   if (req.selected) {
@@ -451,6 +540,7 @@ static void decide_request(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   s->state = WS_OPEN;
   wt_flow_init(s);
   WT_STAT(c, sessions_accepted, 1);
+  wt_conn_qlog_session(s, "webtransport:session_established");
   wt_conn_mark_session(s, EV_READY);
   adopt_early(c, s);
   if (wt_buf_readable(&s->early_data)) {
@@ -572,9 +662,14 @@ static int build_connect_fields(wt_session *s, const char *token, wt_buf *protos
 /* What the server must have announced for the generation we picked
  * (spec §4, §6 "Client"). Returns NULL when satisfied. */
 static const char *server_requirements_unmet(const wt_h3_settings *ps, int draft) {
-  if (!draft) return "server does not announce a WebTransport version we speak";
-  if (!ps->h3_datagram && !(draft == 2 && ps->h3_datagram_draft04)) return "server does not support HTTP datagrams";
-  if (draft >= 7 && !ps->enable_connect_protocol) return "server does not enable extended CONNECT";
+  if (!draft)
+    return "the server did not enable WebTransport in its SETTINGS, or only a draft we do not speak (we need "
+           "SETTINGS_WT_ENABLED 0x2c7cf000, WT_MAX_SESSIONS 0xc671706a/0x14e9cd29 or ENABLE_WEBTRANSPORT "
+           "0x2b603742); enable WebTransport on the server";
+  if (!ps->h3_datagram && !(draft == 2 && ps->h3_datagram_draft04))
+    return "the server does not support HTTP datagrams (SETTINGS_H3_DATAGRAM 0x33=1 is required)";
+  if (draft >= 7 && !ps->enable_connect_protocol)
+    return "the server does not enable extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL 0x08=1 is required)";
   return NULL;
 }
 
@@ -583,10 +678,9 @@ static void client_send_connect(wt_conn *c, wt_session *s) {
   s->draft = wt_settings_wt_draft(ps, c->draft_mask);
   const char *unmet = server_requirements_unmet(ps, s->draft);
   if (unmet) {
-    char desc[200], detail[320];
+    char desc[200], detail[480];
     wt_settings_describe(ps, desc, sizeof(desc));
-    snprintf(detail, sizeof(detail), "%s (server settings: %s)", unmet, desc);
-    WT_LOGW(c->cfg.log, "%s", detail);
+    snprintf(detail, sizeof(detail), "%s; it sent: %s", unmet, desc);
     wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
     return;
   }
@@ -613,10 +707,28 @@ static int offered(const wt_session *s, const char *p) {
   return 0;
 }
 
+/* What a refusal status most likely means, and what to do about it. */
+static void refused_by_server(const wt_session *s, int status, char *out, size_t cap) {
+  const char *hint;
+  switch (status) {
+  case 400: hint = "it found the request malformed (for example its query parameters)"; break;
+  case 403:
+    hint = s->origin ? "it does not accept our origin; the server must allow it" : "it does not allow this session";
+    break;
+  case 404: hint = "there is no WebTransport endpoint at this path; check the URL"; break;
+  case 405: hint = "it does not serve WebTransport (extended CONNECT) at this URL"; break;
+  case 429:
+  case 503: hint = "it is overloaded or limits sessions; retry later"; break;
+  default: hint = "see the server's log for why"; break;
+  }
+  snprintf(out, cap, "the server refused the session with HTTP %d (path %s%s%s): %s", status, s->path,
+           s->origin ? ", origin " : "", s->origin ? s->origin : "", hint);
+}
+
 static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   if (h->status < 200 || h->status > 299) {
-    char detail[96];
-    snprintf(detail, sizeof(detail), "server answered %d", h->status);
+    char detail[400];
+    refused_by_server(s, h->status, detail, sizeof(detail));
     s->close_http_status = h->status;
     wt_session_terminate(s, 1, 0, NULL, 0, 0, detail);
     return;
@@ -634,8 +746,18 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   }
   if (s->require_protocol && !s->protocol) {
     /* Draft §3.3: without a sub-protocol of ours the session is useless. */
+    char detail[400], list[200] = "";
+    for (size_t i = 0; i < s->noffered; i++) {
+      size_t n = strlen(list);
+      snprintf(list + n, sizeof(list) - n, "%s\"%s\"", i ? ", " : "", s->offered[i]);
+    }
+    snprintf(detail, sizeof(detail),
+             "no common sub-protocol: we offered %s and the server %s%s%s; closing with WT_ALPN_ERROR because "
+             "require_protocol is set",
+             list, wp ? "answered wt-protocol " : "selected none of them", wp ? wp : "",
+             wp ? ", which we did not offer" : "");
     wt_conn_abort_request(c, (int64_t)s->id, WT_ALPN_ERROR);
-    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, "server selected none of our sub-protocols");
+    wt_session_terminate(s, 0, 0, NULL, 0, WT_ERR_PROTO, detail);
     return;
   }
   s->state = WS_OPEN;
@@ -643,6 +765,7 @@ static void client_on_response(wt_conn *c, wt_session *s, wt_h3_headers *h) {
   /* Server streams that beat the response count from here. */
   for (wt_stream *st = s->streams; st; st = st->next)
     if (!st->local && (wt_flow_on_peer_stream(s, st->bidi) || wt_flow_on_received(s, st->rx_total))) return;
+  wt_conn_qlog_session(s, "webtransport:session_established");
   wt_conn_mark_session(s, EV_READY);
   if (s->in_head) wt_conn_mark_session(s, EV_STREAM);
   if (s->dq_len) wt_conn_mark_session(s, EV_DATAGRAM);
@@ -675,10 +798,20 @@ static void log_peer_settings(const wt_conn *c, const wt_h3_settings *ps) {
           ps->count);
 }
 
+static void qlog_peer_settings(wt_conn *c, const wt_h3_settings *ps) {
+  if (!c->xio.qlog) return;
+  char desc[256], str[300], json[400];
+  wt_settings_describe(ps, desc, sizeof(desc));
+  wt_json_string(str, sizeof(str), desc);
+  snprintf(json, sizeof(json), "{\"owner\":\"remote\",\"webtransport_settings\":%s,\"count\":%zu}", str, ps->count);
+  wt_conn_qlog(c, "http3:parameters_set", json);
+}
+
 static void h_on_settings(void *ctx) {
   wt_conn *c = ctx;
   c->settings_seen = 1;
   log_peer_settings(c, wt_h3conn_peer_settings(c->h3));
+  qlog_peer_settings(c, wt_h3conn_peer_settings(c->h3));
   c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
   if (!c->cfg.is_server) wt_http_on_settings(c);
   for (wt_session *s = c->all, *next; s; s = next) {
@@ -739,6 +872,31 @@ static size_t h_on_data(void *ctx, int64_t sid, const uint8_t *data, size_t len)
   return 0;
 }
 
+/* The peer reset (or stopped) a CONNECT stream: say what its code means. */
+static void explain_connect_reset(const wt_conn *c, uint64_t code, const char *what, char *out, size_t cap) {
+  const char *why;
+  switch (code) {
+  case WT_ALPN_ERROR:
+    why = c->cfg.is_server ? "WT_ALPN_ERROR: the client requires a sub-protocol and we selected none it offered"
+                           : "WT_ALPN_ERROR: the server rejects the sub-protocols we offered";
+    break;
+  case WT_FLOW_CONTROL_ERROR:
+    why = "WT_FLOW_CONTROL_ERROR: the peer says we exceeded its WebTransport flow-control limits";
+    break;
+  case H3_REQUEST_REJECTED:
+    why = "H3_REQUEST_REJECTED: the request was not processed (one session per connection without flow control, "
+          "a session limit, or a GOAWAY); retry on a new connection";
+    break;
+  case H3_MESSAGE_ERROR:
+    why = "H3_MESSAGE_ERROR: the peer found the request or its capsules malformed, or our SETTINGS lacked "
+          "WebTransport";
+    break;
+  case H3_REQUEST_CANCELLED: why = "H3_REQUEST_CANCELLED: the peer cancelled the session"; break;
+  default: why = "no WT_CLOSE_SESSION was sent"; break;
+  }
+  snprintf(out, cap, "the peer %s the CONNECT stream with 0x%llx: %s", what, (unsigned long long)code, why);
+}
+
 static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   wt_conn *c = ctx;
   if (wt_http_on_end(c, sid, reset, code)) return;
@@ -746,8 +904,8 @@ static void h_on_request_end(void *ctx, int64_t sid, int reset, uint64_t code) {
   if (!s || s->state == WS_CLOSED) return;
   s->fin_received = !reset;
   if (reset) {
-    char detail[96];
-    snprintf(detail, sizeof(detail), "peer reset the CONNECT stream with 0x%llx", (unsigned long long)code);
+    char detail[400];
+    explain_connect_reset(c, code, "reset", detail, sizeof(detail));
     wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED, detail);
   } else if (!wt_capsule_parser_at_boundary(&s->cp)) {
     wt_conn_abort_request(c, sid, H3_MESSAGE_ERROR);
@@ -770,8 +928,8 @@ static void h_on_request_stop(void *ctx, int64_t sid, uint64_t code) {
    * with H3_NO_ERROR; its response still follows (and may arrive after
    * this signal) and must be read. */
   if (code == H3_NO_ERROR && s->state == WS_REQUESTED) return;
-  char detail[96];
-  snprintf(detail, sizeof(detail), "peer stopped reading the CONNECT stream (0x%llx)", (unsigned long long)code);
+  char detail[400];
+  explain_connect_reset(c, code, "stopped reading (STOP_SENDING)", detail, sizeof(detail));
   wt_session_terminate(s, 1, 0, NULL, 0, s->state == WS_OPEN ? 0 : WT_ERR_CLOSED, detail);
 }
 

@@ -48,6 +48,10 @@ void wt_conn_dispatch(wt_conn *c);
  * session, none is left, and our FINs on CONNECT streams were acknowledged.
  * The owner then closes it with H3_NO_ERROR. */
 int wt_conn_finished(const wt_conn *c);
+/* The reason phrase for the connection's CONNECTION_CLOSE: on a client, why
+ * its last session failed (so a server that never saw a request, e.g. one
+ * whose SETTINGS lacked our draft, can log why we left); else "". */
+const char *wt_conn_close_reason(const wt_conn *c);
 
 /* Client: starts a session on this connection. The CONNECT goes out once
  * the server's SETTINGS have arrived. */

@@ -79,6 +79,23 @@ typedef struct app_log {
 
 static app_log A;
 
+/* The servers' log lines at INFO and above, to check that a refusal is
+ * explained (what was expected, what came). */
+static char wire_log[128][600];
+static int nwire_log;
+static void keep_log(wt_log_level level, const char *line, void *ud) {
+  if (level <= WT_LOG_INFO && nwire_log < 128) snprintf(wire_log[nwire_log++], sizeof(wire_log[0]), "%s", line);
+}
+static int logged(const char *a, const char *b) {
+  int n = 0;
+  for (int i = 0; i < nwire_log; i++)
+    if (strstr(wire_log[i], a) && (!b || strstr(wire_log[i], b))) n++;
+  if (n != 1)
+    for (int i = 0; i < nwire_log; i++)
+      fprintf(stderr, "  server log: %s\n", wire_log[i]);
+  return n;
+}
+
 static uint64_t now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -504,6 +521,36 @@ static void plain_get_is_answered_405(void) {
   CHECK_EQ(A.ready, 0);
 }
 
+/* A CONNECT from a client whose SETTINGS enable no WebTransport draft:
+ * reset with H3_MESSAGE_ERROR and one line naming what it sent and what a
+ * client must announce. */
+static void connect_without_webtransport_settings_is_explained(void) {
+  nwire_log = 0;
+  CHECK_EQ(open_session(srv, CTL_PLAIN), 0);
+  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  CHECK_EQ(logged("the client did not enable WebTransport in its SETTINGS", "it sent: 0x33=1"), 1);
+  CHECK_EQ(logged("SETTINGS_WT_ENABLED 0x2c7cf000 (draft 15)", NULL), 1);
+  CHECK_EQ(A.ready, 0);
+}
+
+/* An extended CONNECT for another protocol gets 405 and a line that says
+ * which :protocol came and which were expected. */
+static void wrong_protocol_is_explained(void) {
+  static const wt_qpack_field ws[] = {{":method", 7, "CONNECT", 7},
+                                      {":protocol", 9, "websocket", 9},
+                                      {":scheme", 7, "https", 5},
+                                      {":authority", 10, "localhost", 9},
+                                      {":path", 5, "/echo", 5}};
+  nwire_log = 0;
+  raw_connect(srv);
+  R.uni_hex = CTL_WT;
+  PUMP_UNTIL(R.sent || R.closed);
+  send_headers(open_stream(1), ws, 5, 0);
+  PUMP_UNTIL(response_status(0) || R.closed);
+  CHECK_EQ(response_status(0), 405);
+  CHECK_EQ(logged("refused with 405: :protocol is \"websocket\"", "expected \"webtransport\""), 1);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                 */
 
@@ -638,6 +685,9 @@ static void decreasing_wt_max_data_is_a_flow_control_error(void) {
   send_capsules_hex(0, "990b4d3d 02 45dc");
   PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
   CHECK_EQ(reset_code(0), WT_FLOW_CONTROL_ERROR);
+  CHECK_EQ(logged("exceeded our WebTransport flow-control limits (WT_MAX_DATA did not increase)",
+                  "reset with WT_FLOW_CONTROL_ERROR"),
+           1);
   CHECK_EQ(frames_received(0, H3_FRAME_DATA, NULL, NULL), 0);
   PUMP_UNTIL(A.closed);
   CHECK(!R.closed); /* the connection stays for other sessions */
@@ -717,7 +767,8 @@ int main(void) {
   c.port = 0;
   c.on_request = srv_request;
   c.on_event = app_event;
-  c.log_level = WT_LOG_ERROR;
+  c.log_level = WT_LOG_INFO;
+  c.log_cb = keep_log;
   c.max_buffered_streams = 2; /* small, so the bound is cheap to reach */
   if (wt_transport_new(&c, &srv)) return 1;
   c.pooling = 1;
@@ -733,6 +784,8 @@ int main(void) {
   RUN(malformed_request_is_a_stream_error);
   RUN(datagram_without_a_quarter_stream_id);
   RUN(plain_get_is_answered_405);
+  RUN(connect_without_webtransport_settings_is_explained);
+  RUN(wrong_protocol_is_explained);
   RUN(second_session_without_pooling_is_rejected);
   RUN(close_reason_over_1024_bytes);
   RUN(close_reason_that_is_not_utf8);

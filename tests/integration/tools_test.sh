@@ -8,34 +8,13 @@ set -u
 server=$1
 client=$2
 work=$(mktemp -d)
-trap 'kill $spid 2>/dev/null; wait $spid 2>/dev/null; rm -rf "$work"' EXIT
+. "$(dirname "$0")/server_lib.sh"
+trap 'stop_server; rm -rf "$work"' EXIT
 passed=0
 failed=0
 
-"$server" --port 0 >"$work/server.out" 2>"$work/server.err" &
-spid=$!
-for _ in $(seq 50); do grep -q '^certificate sha256:' "$work/server.out" && break; sleep 0.1; done
-port=$(sed -n 's/^wt-server listening on .* port \([0-9]*\)$/\1/p' "$work/server.out")
-hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$work/server.out")
-if [ -z "$port" ] || [ ${#hash} -ne 64 ]; then
-  echo "wt-server did not start:"; cat "$work/server.out" "$work/server.err"
-  echo "0 passed, 1 failed"; exit 1
-fi
+start_server || { echo "0 passed, 1 failed"; exit 1; }
 url="https://localhost:$port/echo"
-
-# check NAME EXPECTED_EXIT GREP_PATTERN -- client args...
-check() {
-  local name=$1 want=$2 pattern=$3
-  shift 4
-  "$client" "$@" >"$work/client.out" 2>&1
-  local rc=$?
-  if [ "$rc" -eq "$want" ] && grep -q -- "$pattern" "$work/client.out"; then
-    echo "ok   $name"; passed=$((passed + 1))
-  else
-    echo "FAIL $name (exit $rc, wanted $want and /$pattern/):"; sed 's/^/     /' "$work/client.out"
-    failed=$((failed + 1))
-  fi
-}
 
 check "default checks" 0 "all checks passed" -- "$url" --cert-hash "$hash"
 check "4 MiB bidi echo" 0 "bidi echo: sent 4194304 bytes, received 4194304 bytes, verified" -- "$url" --cert-hash "$hash" --echo-bytes 4M

@@ -65,8 +65,58 @@ static void hash_certificate_rules_match_the_browsers(void) {
 }
 
 static int warned;
+static char warning[1024];
 static void count_warnings(wt_log_level level, const char *line, void *ud) {
-  if (level == WT_LOG_WARN && strstr(line, "serverCertificateHashes")) warned++;
+  if (level == WT_LOG_WARN && strstr(line, "serverCertificateHashes")) {
+    warned++;
+    snprintf(warning, sizeof(warning), "%s", line);
+  }
+}
+
+static int explain(const char *dns, int days, int rsa, char *out, size_t cap) {
+  test_cert c;
+  gnutls_datum_t der;
+  if (test_cert_make(&c, dns, days, rsa, 0, NULL) || test_cert_der(&c, &der)) return -2;
+  int rv = wt_tls_explain_hash_cert(&der, time(NULL), out, cap);
+  gnutls_free(der.data);
+  test_cert_free(&c);
+  return rv;
+}
+
+/* The explanation names every broken rule, with the number of days and the
+ * reason browsers have the rule. */
+static void explanation_names_each_broken_rule(void) {
+  char why[600];
+  CHECK_EQ(explain("localhost", 13, 0, why, sizeof(why)), 0);
+  CHECK_EQ(why[0], 0);
+  CHECK_EQ(explain("localhost", 10, 1, why, sizeof(why)), 1);
+  CHECK(strstr(why, "RSA") && strstr(why, "W3C") && strstr(why, "ECDSA P-256"));
+  CHECK(!strstr(why, "days"));
+  CHECK_EQ(explain("localhost", 365, 0, why, sizeof(why)), 1);
+  CHECK(strstr(why, "valid for 365 days") && strstr(why, "at most 14 days"));
+  CHECK(!strstr(why, "RSA"));
+  CHECK_EQ(explain("localhost", 30, 1, why, sizeof(why)), 1);
+  CHECK(strstr(why, "RSA") && strstr(why, "valid for 30 days"));
+  CHECK_EQ(explain("localhost", -2, 0, why, sizeof(why)), 1);
+  CHECK(strstr(why, "expired"));
+  gnutls_datum_t junk = {(unsigned char *)"junk", 4};
+  CHECK_EQ(wt_tls_explain_hash_cert(&junk, time(NULL), why, sizeof(why)), -1);
+}
+
+/* A connection holds a reference to the credentials of its handshake, so
+ * replacing the transport's certificate does not pull them away. */
+static void credentials_are_reference_counted(void) {
+  wt_tls_server *s;
+  wt_logger log = {NULL, NULL, WT_LOG_ERROR};
+  CHECK_EQ(wt_tls_server_new(&gen, &log, &s), 0);
+  uint8_t h[32];
+  memcpy(h, wt_tls_server_cert_sha256(s), 32);
+  CHECK(wt_tls_server_ref(s) == s);
+  wt_tls_server_free(s);                          /* the transport lets go */
+  CHECK_MEM(wt_tls_server_cert_sha256(s), h, 32); /* still alive for the connection (ASan checks) */
+  wt_tls_server_free(s);
+  CHECK(wt_tls_server_ref(NULL) == NULL);
+  wt_tls_server_free(NULL);
 }
 
 static void loaded_certificate_hash_is_its_der_hash(void) {
@@ -98,7 +148,9 @@ static void loading_a_certificate_browsers_refuse_warns(void) {
   warned = 0;
   wt_tls_server_source src = files(path_cert, path_key);
   CHECK_EQ(wt_tls_server_new(&src, &log, &s), 0);
-  CHECK_EQ(warned, 1);
+  CHECK_EQ(warned, 1); /* one line, naming both rules, the reason and the way out */
+  CHECK(strstr(warning, "browsers will refuse") && strstr(warning, "RSA") && strstr(warning, "valid for 30 days"));
+  CHECK(strstr(warning, path_cert) && strstr(warning, "wt-cert"));
   wt_tls_server_free(s);
   test_cert_free(&c);
 }
@@ -143,6 +195,8 @@ int main(void) {
   RUN(loaded_certificate_hash_is_its_der_hash);
   RUN(loading_a_certificate_browsers_refuse_warns);
   RUN(bad_file_arguments_are_errors);
+  RUN(explanation_names_each_broken_rule);
+  RUN(credentials_are_reference_counted);
   RUN(generated_pem_loads_with_the_same_hash);
   unlink(path_cert);
   unlink(path_key);
