@@ -5,7 +5,8 @@
  *  - a bidi stream is echoed back on itself and FIN'ed after the peer's FIN;
  *  - a uni stream's bytes come back on a new server-opened uni stream;
  *  - every datagram is echoed as a datagram;
- *  - the close code and reason the client sends are logged on one line.
+ *  - the close code and reason the client sends are logged on one line, and
+ *    so is each stream reset or STOP_SENDING from the client with its code.
  * Query parameters of /echo script the server's side of the session for
  * test harnesses (all optional, in any order; a malformed query gets 400,
  * see wt_server_params.c):
@@ -375,6 +376,17 @@ static void on_session_closed(const wt_event *ev, sess *ss) {
   if (ss) sess_free(ss);
 }
 
+/* A peer's reset or STOP_SENDING, with its application code: harnesses
+ * (the browser tests) check that the code arrived. */
+static void log_abort(const wt_event *ev) {
+  if (quiet) return;
+  char code[32] = "no code";
+  if (ev->has_code) snprintf(code, sizeof(code), "code %u", ev->code);
+  printf("stream %llu: %s (%s)\n", (unsigned long long)wt_stream_id(ev->stream),
+         ev->type == WT_EV_STREAM_RECV_ABORTED ? "peer reset it" : "peer stopped reading", code);
+  fflush(stdout);
+}
+
 static void on_stream_event(const wt_event *ev) {
   echo *e = wt_stream_context(ev->stream);
   switch (ev->type) {
@@ -383,13 +395,7 @@ static void on_stream_event(const wt_event *ev) {
     if (e) echo_pump(e);
     break;
   case WT_EV_STREAM_RECV_ABORTED:
-    if (verbose)
-      printf("stream %llu: peer reset it (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
-    break;
-  case WT_EV_STREAM_SEND_ABORTED:
-    if (verbose)
-      printf("stream %llu: peer stopped reading (code %u)\n", (unsigned long long)wt_stream_id(ev->stream), ev->code);
-    break;
+  case WT_EV_STREAM_SEND_ABORTED: log_abort(ev); break;
   case WT_EV_STREAM_CLOSED: on_stream_closed(ev->stream); break;
   default: break;
   }
