@@ -127,8 +127,8 @@ CASES = {
                               "server sees STOP_SENDING 43",
                               lines={"*": ([r"^stream \d+: peer stopped reading \(code 43\)$"], None),
                                      "firefox": ([r"!peer stopped reading"],
-                                                 "the server is told of no STOP_SENDING after readable.cancel(): "
-                                                 "the stream ends with our FIN echoed")}),
+                                                 "wt-server is told of no STOP_SENDING after readable.cancel(): "
+                                                 "the stream just ends")}),
     "reset_from_server": Case("server resets with 77 after the echo (reset_code=77): all bytes arrive, then the read "
                               "rejects with streamErrorCode 77",
                               facts={"*": {"read_error": ("WebTransportError 77", None)},
@@ -409,7 +409,7 @@ def table():
         print(f"| `{cname}` | {case.desc} | " + " | ".join(cells) + " |")
     print()
     for i, n in enumerate(notes, 1):
-        print(f"({i}) {n}")
+        print(f"- ({i}) {n}")
 
 
 def main():
