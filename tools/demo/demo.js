@@ -26,31 +26,23 @@ function append(id, line) {
   pre.scrollTop = pre.scrollHeight;
 }
 
-async function readAll(readable, onBytes) {
+// Reads a stream to its end, counting bytes as they come (for the bar).
+async function countAll(readable, onBytes) {
   const reader = readable.getReader();
-  const chunks = [];
   let total = 0;
   for (;;) {
     const {value, done} = await reader.read();
-    if (done) break;
-    chunks.push(value);
+    if (done) return total;
     total += value.length;
-    if (onBytes) onBytes(total);
+    onBytes(total);
   }
-  const all = new Uint8Array(total);
-  let o = 0;
-  for (const c of chunks) {
-    all.set(c, o);
-    o += c.length;
-  }
-  return all;
 }
 
 async function echo(text) {
   const t = performance.now();
   const stream = await wt.createBidirectionalStream();
   const writer = stream.writable.getWriter();
-  const reading = readAll(stream.readable);
+  const reading = new Response(stream.readable).arrayBuffer();
   await writer.write(enc.encode(text));
   await writer.close();
   const back = dec.decode(await reading);
@@ -67,6 +59,8 @@ async function ping(count) {
   const sentAt = new Map();
   const rtts = [];
   const deadline = performance.now() + 3000;
+  // One read stays pending across timeouts, so no echo is read and lost.
+  let pending = reader.read();
   for (let i = 0; i < count; i++) {
     const d = new Uint8Array(32);
     new DataView(d.buffer).setUint32(0, i);
@@ -74,8 +68,9 @@ async function ping(count) {
     await writer.write(d);
     // One at a time, so each round trip is measured on a quiet path.
     while (performance.now() < deadline) {
-      const r = await Promise.race([reader.read(), new Promise(res => setTimeout(() => res(null), 500))]);
+      const r = await Promise.race([pending, new Promise(res => setTimeout(() => res(null), 500))]);
       if (!r || r.done) break;
+      pending = reader.read();
       const seq = new DataView(r.value.buffer, r.value.byteOffset).getUint32(0);
       if (!sentAt.has(seq)) continue;
       const rtt = performance.now() - sentAt.get(seq);
@@ -85,7 +80,8 @@ async function ping(count) {
       if (seq === i) break;
     }
   }
-  reader.releaseLock();
+  pending.catch(() => {});
+  reader.releaseLock(); // rejects the pending read
   writer.releaseLock();
   const sorted = rtts.slice().sort((a, b) => a - b);
   const med = sorted.length ? sorted[Math.floor(sorted.length / 2)] : NaN;
@@ -103,11 +99,11 @@ async function throughput(mib) {
   $('tput').textContent = '';
   const t = performance.now();
   const stream = await wt.createBidirectionalStream();
-  const reading = readAll(stream.readable, n => { $('progress').value = n; });
+  const reading = countAll(stream.readable, n => { $('progress').value = n; });
   const writer = stream.writable.getWriter();
   for (let o = 0; o < total; o += chunk.length) await writer.write(chunk);
   await writer.close();
-  const got = (await reading).length;
+  const got = await reading;
   const secs = (performance.now() - t) / 1000;
   const mbps = got * 8 / secs / 1e6;
   $('tput').textContent = (got / 1048576).toFixed(0) + ' MiB echoed in ' + secs.toFixed(2) + ' s: ' +
