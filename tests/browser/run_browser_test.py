@@ -139,11 +139,10 @@ CASES = {
     "stop_from_server": Case("server sends STOP_SENDING 78 (stop_code=78): the writable errors with streamErrorCode 78",
                              facts={"*": {"write_error": ("WebTransportError 78", None)},
                                     "chromium": {"write_error": (("WebTransportError 78", "NetworkError none"),
-                                                                 "with draft-02, most runs reject the write in flight "
-                                                                 "with DOMException NetworkError \"The stream was "
-                                                                 "aborted by the remote server\", without the code; a "
-                                                                 "race inside Chromium")},
-                                    "chromium_draft07": {"write_error": ("WebTransportError 78", None)}}),
+                                                                 "about half the runs error the writable with "
+                                                                 "DOMException NetworkError \"The stream was aborted "
+                                                                 "by the remote server\", without the code; a race "
+                                                                 "inside Chromium")}}),
     "close_from_browser": Case("close({closeCode: 7, reason: 'bye'}): `closed` resolves, server logs 7 \"bye\"",
                                close=("client", 7, "bye")),
     "close_from_server": Case("server closes with 9 \"server bye\": `closed` resolves with them",
