@@ -589,6 +589,13 @@ static int open_localhost(wt_transport_config *cfg, char **cert, char **key) {
   return 0;
 }
 
+/* A port number 0..65535, or -1. */
+static int port_arg(const char *s) {
+  char *end;
+  long v = strtol(s, &end, 10);
+  return *s && !*end && v >= 0 && v <= 65535 ? (int)v : -1;
+}
+
 /* Fills cfg from the command line (origins has room for argc entries).
  * Returns -1 to run, else the exit status. */
 static int parse_args(int argc, char **argv, wt_transport_config *cfg, const char **origins, const char **addr,
@@ -606,9 +613,12 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->key_file = argv[++i];
     else if (!strcmp(a, "--idle-timeout") && v)
       cfg->idle_timeout_ms = (uint32_t)atoi(argv[++i]);
-    else if (!strcmp(a, "--demo-port") && v)
-      *demo_port = atoi(argv[++i]);
-    else if (!strcmp(a, "--allow-origin") && v)
+    else if (!strcmp(a, "--demo-port") && v) {
+      if ((*demo_port = port_arg(argv[++i])) < 0) {
+        usage();
+        return 2;
+      }
+    } else if (!strcmp(a, "--allow-origin") && v)
       origins[cfg->nallowed_origins++] = argv[++i];
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
       verbose = 1;
@@ -637,10 +647,6 @@ int main(int argc, char **argv) {
   int demo_port = -1;
   const char **origins = calloc((size_t)argc, sizeof(*origins));
   int rv = origins ? parse_args(argc, argv, &cfg, origins, &addr, &demo_port) : 1;
-  if (rv < 0 && demo_port > 65535) {
-    usage();
-    rv = 2;
-  }
   if (rv >= 0) {
     free(origins);
     return rv;
