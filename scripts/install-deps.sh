@@ -5,7 +5,7 @@
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates)
 if [ "${1:-}" = "--browser" ]; then
-  pkgs+=(chromium python3 openssl)
+  pkgs+=(chromium firefox-esr python3 openssl)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

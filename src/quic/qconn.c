@@ -177,12 +177,20 @@ static void peer_uni_done(wt_qconn *q, int64_t sid, void *sud) {
   if (q->h) q->h->on_stream_closed(q->app, sid);
 }
 
+static int has_send_side(ngtcp2_conn *conn, int64_t sid) {
+  return ngtcp2_is_bidi_stream(sid) || ngtcp2_conn_is_local_stream(conn, sid);
+}
+
 static int recv_stream_data_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint64_t offset, const uint8_t *data,
                                size_t len, void *ud, void *sud) {
   wt_qconn *q = ud;
   int fin = (flags & NGTCP2_STREAM_DATA_FLAG_FIN) != 0;
   if (fin) {
-    qstream *s = stream_get(q, sid, 0);
+    /* Recorded even if we never wrote to the stream yet: a later write that
+     * hits the peer's STOP_SENDING must know the stream is about to close
+     * (and report the code then). ngtcp2 still has the stream here, so the
+     * record is freed by stream_close_cb. */
+    qstream *s = stream_get(q, sid, has_send_side(conn, sid));
     if (s) s->rd_done = 1;
   }
   if (q->h) q->h->on_stream_data(q->app, sid, data, len, fin);
@@ -242,9 +250,6 @@ static void report_peer_stop(wt_qconn *q, qstream *s, int64_t sid, uint64_t code
   if (q->h) q->h->on_stop_sending(q->app, sid, code);
 }
 
-static int has_send_side(ngtcp2_conn *conn, int64_t sid) {
-  return ngtcp2_is_bidi_stream(sid) || ngtcp2_conn_is_local_stream(conn, sid);
-}
 
 /* The record of a stream with a send side, created if ngtcp2 still has the
  * stream (a record for a closed stream would never be freed). Such streams
@@ -281,7 +286,7 @@ static int stream_close_cb(ngtcp2_conn *conn, uint32_t flags, int64_t sid, uint6
 
 static int stream_reset_cb(ngtcp2_conn *conn, int64_t sid, uint64_t final_size, uint64_t code, void *ud, void *sud) {
   wt_qconn *q = ud;
-  qstream *s = stream_get(q, sid, 0);
+  qstream *s = stream_get(q, sid, has_send_side(conn, sid)); /* as for a FIN */
   if (s) s->rd_done = s->rd_aborted = 1;
   if (q->h) q->h->on_stream_reset(q->app, sid, code, final_size);
   peer_uni_done(q, sid, sud);

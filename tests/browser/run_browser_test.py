@@ -1,33 +1,37 @@
 #!/usr/bin/env python3
-"""Headless-Chromium WebTransport test against wt-server (stdlib only).
+"""Headless-browser WebTransport test case against wt-server (stdlib only).
 
-  run_browser_test.py [options] PATH/TO/wt-server
+  run_browser_test.py [options] --browser CONFIG --case CASE PATH/TO/wt-server
+  run_browser_test.py --list            (CONFIG CASE pairs, for CMake)
+  run_browser_test.py --table           (the docs/browsers.md table)
 
+One run = one case in one browser, so every case is its own CTest result:
 1. Starts `wt-server --port 0` (it generates a fresh 13-day P-256 certificate)
    and reads the port and the certificate's SHA-256 from its stdout.
 2. Serves echo.html/echo.js (next to this script) over plain HTTP on
    127.0.0.1 (ephemeral port); the page is loaded as http://localhost:PORT/,
    which is a secure context, so WebTransport and serverCertificateHashes work.
-3. Runs Chromium headless (fresh profile in a temporary directory, never
-   --disable-quic) on that page. The page opens
-   https://localhost:WTPORT/echo with serverCertificateHashes, echoes a bidi
-   stream, datagrams and a uni stream, then closes with code 7 reason "bye".
-   It reports each step as a "WTTEST ..." line through console.log (read from
-   Chromium's stderr) and through POST /wtlog to our HTTP server.
-4. Passes only if every step reported ok, the page reported PASS, wt-server
-   logged the session opening on /echo and `closed by client: code 7 reason
-   "bye"`, and wt-server exited cleanly on SIGTERM.
+3. Runs the browser headless with a fresh profile (never --disable-quic) on
+   echo.html?case=CASE. The page runs the case (see echo.js) and reports
+   "WTTEST ..." lines by POST /wtlog (and console.log).
+4. Passes only if the page reported PASS, every fact the page reported is
+   what this browser is expected to do (CASES below: where a browser differs,
+   the expectation says why, so a change in the browser is noticed), wt-server
+   logged what the case requires (session opened with the expected draft, or
+   refused with the expected status; close code and reason; stream reset /
+   STOP_SENDING codes), and wt-server exited cleanly on SIGTERM.
 
-Exit status: 0 pass, 1 fail, 77 skip (only when no Chromium binary exists;
-set WT_BROWSER_REQUIRED=1 to make that a failure too). The Chromium binary is
---chromium, else $CHROMIUM, else `chromium` on PATH.
+Browser configurations (--browser): chromium, chromium_draft07 (Chromium with
+--enable-features=EnableWebTransportDraft07), firefox (Firefox ESR). The
+binary is --browser-bin, else $CHROMIUM / $FIREFOX, else `chromium` /
+`firefox-esr` on PATH.
+
+Exit status: 0 pass, 1 fail, 77 skip (only when the browser binary does not
+exist; WT_BROWSER_REQUIRED=1 makes that a failure too).
 
 Debugging: --server-arg=-v passes -v to wt-server; --netlog FILE writes a
-Chromium net-log (QUIC_SESSION_WEBTRANSPORT_* events); --log-dir DIR keeps
-the Chromium, server and page logs.
-Self-check of the test: --corrupt-hash (wrong certificate hash) or --path
-/nope must fail; with --expect-fail STEP the run passes only if the page
-fails at STEP.
+Chromium net-log; --log-dir DIR keeps the browser, server and page logs;
+WT_BROWSER_VERBOSE=1 prints all logs even on success.
 """
 import argparse
 import base64
@@ -46,18 +50,117 @@ import time
 import urllib.parse
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-STEPS = ["ready", "bidi", "datagram", "uni", "close"]
 SKIP = 77
 PAGE_FILES = {"/echo.html": "text/html; charset=utf-8", "/echo.js": "text/javascript; charset=utf-8"}
 
 # Chromium: [pid:tid:MMDD/HHMMSS.ffffff:INFO:CONSOLE(123)] "WTTEST ...", source: http://... (123)
-# (newer builds write CONSOLE:123 instead of CONSOLE(123); only the quoted text matters).
-CONSOLE_RE = re.compile(r'CONSOLE[^\]]*\] "(WTTEST .*)", source: ')
+CHROMIUM_CONSOLE_RE = re.compile(r'CONSOLE[^\]]*\] "(WTTEST .*)", source: ')
+# Firefox with devtools.console.stdout.content: console.log: "WTTEST ..."
+FIREFOX_CONSOLE_RE = re.compile(r'^console\.log: "(WTTEST .*)"$')
 SRV_LISTEN_RE = re.compile(r"^wt-server listening on (.+) port (\d+)$")
 SRV_HASH_RE = re.compile(r"^certificate sha256 base64: ([A-Za-z0-9+/=]+)$")
 SRV_OPEN_RE = re.compile(r"^session (\d+) open: path (\S+) draft (-?\d+) protocol (.*)$")
 SRV_CLOSED_RE = re.compile(r"^session (\d+) closed by (\w+): code (\d+) reason \"(.*?)\"(?: - (.*))?$")
+SRV_REFUSED_RE = re.compile(r"refused with (\d{3})")
 
+
+# --- what each browser is expected to do ------------------------------------
+
+BROWSERS = {
+    # name: (kind, extra arguments, draft the server must see)
+    "chromium": ("chromium", [], 2),
+    "chromium_draft07": ("chromium", ["--enable-features=EnableWebTransportDraft07"], 7),
+    "firefox": ("firefox", [], 2),
+}
+
+
+class Case:
+    """What a case needs from wt-server and what must be observed.
+
+    session:   a session must open (else it must be refused, see `refused`)
+    refused:   HTTP status wt-server must log for the refused request, or
+               None (nothing may reach the request stage: TLS refused)
+    close:     (by, code, reason) wt-server must log for the session's end
+    lines:     regexes wt-server's stdout must contain, or
+               {"*" or browser kind: ([regexes], why)} when a browser differs;
+               a regex starting with "!" must NOT match any line
+    facts:     {"*", browser kind or config: {fact: (expected, why)}}: "*"
+               is what the standard says; a browser that differs has its
+               actual behaviour asserted instead (expected is a value, or a
+               tuple of values when the browser races between outcomes),
+               with the reason shown in the docs table, so that a change in
+               the browser is noticed
+    """
+
+    def __init__(self, desc, session=True, refused=None, close=("client", 0, ""), lines=(), facts=None,
+                 host=None, path=None, corrupt_hash=False, allow_page_origin=False, protocol="-"):
+        self.desc = desc
+        self.session = session
+        self.refused = refused
+        self.close = close if session else None
+        self.lines = lines if isinstance(lines, dict) else {"*": (list(lines), None)}
+        self.facts = facts or {}
+        self.host = host
+        self.path = path
+        self.corrupt_hash = corrupt_hash
+        self.allow_page_origin = allow_page_origin
+        self.protocol = protocol  # {kind: protocol} or one for all
+
+
+CASES = {
+    "echo": Case("smoke test: bidi, uni and datagram echo, close(7, \"bye\")", close=("client", 7, "bye")),
+    "ready": Case("`ready` resolves with serverCertificateHashes"),
+    "protocols": Case("`protocols: ['wt-b','wt-a']` gives `wt.protocol` 'wt-a' (the server's preference)",
+                      protocol={"chromium": "wt-a", "firefox": "-"},
+                      facts={"*": {"protocol": ('"wt-a"', None)},
+                             "firefox": {"protocol": ("(undefined)", "ignores the JS `protocols` option: sends no "
+                                                      "wt-available-protocols, `wt.protocol` is undefined")}}),
+    "bidi_10mib": Case("bidi echo of 10 MiB, byte for byte"),
+    "bidi_parallel": Case("100 parallel bidi streams echoed"),
+    "incoming_uni": Case("3 uni streams opened by the server (open_uni=3)"),
+    "incoming_bidi": Case("3 bidi streams opened by the server, echoing (open_bidi=3)"),
+    "uni_echo": Case("a uni stream from the browser comes back on a server uni stream"),
+    "datagrams": Case("datagrams both ways, of 1, 100, 500, max-1 and exactly maxDatagramSize bytes"),
+    "reset_from_browser": Case("writable.abort(WebTransportError{streamErrorCode: 42}): server sees RESET_STREAM 42",
+                               lines=[r"^stream \d+: peer reset it \(code 42\)$"]),
+    "stop_from_browser": Case("readable.cancel(WebTransportError{streamErrorCode: 43}) on a server bidi stream: "
+                              "server sees STOP_SENDING 43",
+                              lines={"*": ([r"^stream \d+: peer stopped reading \(code 43\)$"], None),
+                                     "firefox": ([r"!peer stopped reading"],
+                                                 "wt-server is told of no STOP_SENDING after readable.cancel(): "
+                                                 "the stream just ends")}),
+    "reset_from_server": Case("server resets with 77 after the echo (reset_code=77): all bytes arrive, then the read "
+                              "rejects with streamErrorCode 77",
+                              facts={"*": {"read_error": ("WebTransportError 77", None)},
+                                     "firefox": {"read_error": (("WebTransportError 77", "TypeError none"),
+                                                                "most runs reject the read with TypeError \"Error in "
+                                                                "input stream\", without the code (after all the "
+                                                                "echoed bytes); a race inside Firefox")}}),
+    "stop_from_server": Case("server sends STOP_SENDING 78 (stop_code=78): the writable errors with streamErrorCode 78",
+                             facts={"*": {"write_error": ("WebTransportError 78", None)},
+                                    "chromium": {"write_error": (("WebTransportError 78", "NetworkError none"),
+                                                                 "about half the runs error the writable with "
+                                                                 "DOMException NetworkError \"The stream was aborted "
+                                                                 "by the remote server\", without the code; a race "
+                                                                 "inside Chromium")}}),
+    "close_from_browser": Case("close({closeCode: 7, reason: 'bye'}): `closed` resolves, server logs 7 \"bye\"",
+                               close=("client", 7, "bye")),
+    "close_from_server": Case("server closes with 9 \"server bye\": `closed` resolves with them",
+                              close=("server", 9, "server bye")),
+    "draining": Case("`draining` resolves when the server drains (drain_after_ms=300)",
+                     facts={"*": {"draining": ("resolved", None)},
+                            "chromium": {"draining": ("no draining attribute", "has no `draining` attribute; the "
+                                                      "session keeps working after the drain")},
+                            "firefox": {"draining": ("no draining attribute", "has no `draining` attribute; the "
+                                                     "session keeps working after the drain")}}),
+    "origin_403": Case("page origin http://localhost:P, session to 127.0.0.1: 403, `ready` rejects",
+                       session=False, refused=403, host="127.0.0.1"),
+    "origin_allowed": Case("the same with wt-server --allow-origin http://localhost:P: accepted",
+                           host="127.0.0.1", allow_page_origin=True),
+    "path_404": Case("unknown path /nope: 404, `ready` rejects", session=False, refused=404, path="/nope"),
+    "wrong_hash": Case("wrong serverCertificateHashes: `ready` rejects, no request reaches the server",
+                       session=False, corrupt_hash=True),
+}
 
 class SetupError(Exception):
     pass
@@ -219,44 +322,132 @@ def reap_orphans(timeout=5.0):
         time.sleep(0.05)
 
 
-def find_chromium(opt):
-    cand = opt or os.environ.get("CHROMIUM")
+def find_browser(kind, opt):
+    env_name = "CHROMIUM" if kind == "chromium" else "FIREFOX"
+    default = "chromium" if kind == "chromium" else "firefox-esr"
+    cand = opt or os.environ.get(env_name)
     if cand:
         path = shutil.which(cand)
         if not path:
-            return None, f"the Chromium binary given ({cand!r}) does not exist or is not executable", True
+            return None, f"the {kind} binary given ({cand!r}) does not exist or is not executable", True
         return path, None, False
-    path = shutil.which("chromium")
+    path = shutil.which(default)
     if not path:
-        return None, "no `chromium` on PATH and $CHROMIUM is not set", False
+        return None, f"no `{default}` on PATH and ${env_name} is not set", False
     return path, None, False
+
+
+def browser_command(kind, binary, tmp, url, extra, netlog):
+    profile = os.path.join(tmp, "profile")
+    os.makedirs(profile)
+    if kind == "chromium":
+        cmd = [binary, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               "--no-default-browser-check", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0"]
+        if netlog:
+            cmd += [f"--log-net-log={os.path.abspath(netlog)}", "--net-log-capture-mode=IncludeSensitive"]
+    else:
+        prefs = {
+            "devtools.console.stdout.content": "true",  # console.log on stdout
+            "datareporting.policy.dataSubmissionEnabled": "false",
+            "network.http.speculative-parallel-limit": "0",  # no idle speculative QUIC connection
+            "browser.shell.checkDefaultBrowser": "false",
+            "toolkit.telemetry.reportingpolicy.firstRun": "false",
+            "app.update.disabledForTesting": "true",
+            "browser.aboutwelcome.enabled": "false",
+        }
+        with open(os.path.join(profile, "user.js"), "w") as f:
+            for k, v in prefs.items():
+                f.write(f'user_pref("{k}", {v});\n')
+        cmd = [binary, "--headless", "--no-remote", "--profile", profile]
+    cmd += extra + [url]
+    assert "--disable-quic" not in cmd, "never run this test with --disable-quic"
+    return cmd
+
+
+def list_cases():
+    for b in BROWSERS:
+        for c in CASES:
+            print(b, c)
+
+
+def expected_facts(config, case):
+    """The facts to assert for a browser configuration: the standard ("*"),
+    overridden by the browser kind's entries, overridden by the config's."""
+    kind = BROWSERS[config][0]
+    out = dict(case.facts.get("*", {}))
+    for key in (kind, config):
+        if key != "*":
+            out.update(case.facts.get(key, {}))
+    return out
+
+
+def expected_lines(kind, case):
+    """([regexes], why) the server's stdout must satisfy for this browser."""
+    return case.lines.get(kind, case.lines["*"])
+
+
+def table():
+    """The docs/browsers.md table: what each configuration is expected to do."""
+    names = list(BROWSERS)
+    print("| Case | What is checked | " + " | ".join(names) + " |")
+    print("|---|---|" + "---|" * len(names))
+    notes = []
+    for cname, case in CASES.items():
+        cells = []
+        for b in names:
+            kind = BROWSERS[b][0]
+            why = [w for _, w in expected_facts(b, case).values() if w]
+            if expected_lines(kind, case)[1]:
+                why.append(expected_lines(kind, case)[1])
+            if why:
+                notes.append(f"{b} / {cname}: {'; '.join(why)}")
+                cells.append(f"differs ({len(notes)})")
+            else:
+                cells.append("pass")
+        print(f"| `{cname}` | {case.desc} | " + " | ".join(cells) + " |")
+    print()
+    for i, n in enumerate(notes, 1):
+        print(f"- ({i}) {n}")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("server", help="path to the wt-server binary")
-    ap.add_argument("--chromium", help="Chromium binary (default: $CHROMIUM, else chromium on PATH)")
+    ap.add_argument("server", nargs="?", help="path to the wt-server binary")
+    ap.add_argument("--browser", default="chromium", choices=list(BROWSERS), help="browser configuration")
+    ap.add_argument("--case", default="echo", choices=list(CASES), help="the case to run")
+    ap.add_argument("--browser-bin", "--chromium", dest="browser_bin", help="browser binary")
     ap.add_argument("--timeout", type=float, default=60.0, help="overall seconds to wait for the page's result")
     ap.add_argument("--server-arg", action="append", default=[], help="extra wt-server argument (repeatable), e.g. -v")
-    ap.add_argument("--chromium-arg", action="append", default=[], help="extra Chromium argument (repeatable)")
-    ap.add_argument("--netlog", help="write a Chromium net-log to this file")
-    ap.add_argument("--log-dir", help="keep chromium.log, server.log and page.log in this directory")
-    ap.add_argument("--map-localhost", default="", metavar="ADDR",
-                    help="make Chromium resolve localhost to ADDR; by default Chromium resolves it itself "
-                         "(::1 first), which wt-server's default listening on 127.0.0.1 and ::1 serves")
-    ap.add_argument("--path", default="/echo", help="WebTransport path the page opens (default /echo)")
-    ap.add_argument("--corrupt-hash", action="store_true", help="give the page a wrong certificate hash")
-    ap.add_argument("--expect-fail", metavar="STEP", choices=STEPS,
-                    help="negative test: pass only if the page fails at STEP")
+    ap.add_argument("--browser-arg", "--chromium-arg", dest="browser_arg", action="append", default=[],
+                    help="extra browser argument (repeatable)")
+    ap.add_argument("--netlog", help="Chromium: write a net-log to this file")
+    ap.add_argument("--log-dir", help="keep browser.log, server.log and page.log in this directory")
+    ap.add_argument("--list", action="store_true", help="print the CONFIG CASE pairs and exit")
+    ap.add_argument("--table", action="store_true", help="print the docs table of expectations and exit")
     args = ap.parse_args()
+    if args.list:
+        list_cases()
+        return 0
+    if args.table:
+        table()
+        return 0
+    if not args.server:
+        ap.error("the wt-server binary is required")
+    return run_case(args)
 
+
+def run_case(args):
+    kind, browser_extra, want_draft = BROWSERS[args.browser]
+    case = CASES[args.case]
     required = os.environ.get("WT_BROWSER_REQUIRED", "") not in ("", "0")
-    chromium, why, explicit = find_chromium(args.chromium)
-    if not chromium:
+    binary, why, explicit = find_browser(kind, args.browser_bin)
+    if not binary:
         if explicit or required:
             print(f"FAIL: {why}" + (" (WT_BROWSER_REQUIRED is set)" if required and not explicit else ""))
             return 1
-        print(f"SKIP: {why}; install it (Debian: apt-get install chromium) to run this test")
+        pkg = "chromium" if kind == "chromium" else "firefox-esr"
+        print(f"SKIP: {why}; install it (Debian: apt-get install {pkg}) to run this test")
         return SKIP
     if not os.access(args.server, os.X_OK):
         print(f"FAIL: wt-server binary {args.server!r} is not executable")
@@ -265,20 +456,27 @@ def main():
     become_subreaper()
     log = Log()
     tmp = tempfile.mkdtemp(prefix="wt-browser-")
-    server = chromium_proc = httpd = None
-    failures = []   # reasons the run fails
-    warnings = []
-    page_steps = {}  # step -> (ok, detail)
-    page = {"start": None, "result": None}
-    srv = {"port": None, "hash": None, "open": None, "closed": None, "exit": None, "alive": True}
+    server = browser = httpd = None
+    failures = []
+    page = {"start": None, "result": None, "checks": [], "facts": {}}
+    srv = {"port": None, "hash": None, "open": None, "closed": None, "refused": None, "exit": None,
+           "alive": True, "lines": []}
+    console_re = CHROMIUM_CONSOLE_RE if kind == "chromium" else FIREFOX_CONSOLE_RE
+    seen_page_lines = set()
     try:
+        # --- page server (first: --allow-origin needs its port) -------------
+        httpd = QuietHTTPServer(("127.0.0.1", 0), make_http_handler(log))
+        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
+        page_origin = f"http://localhost:{httpd.server_address[1]}"
+
         # --- wt-server -----------------------------------------------------
         cmd = [args.server, "--port", "0"] + args.server_arg
+        if case.allow_page_origin:
+            cmd += ["--allow-origin", page_origin]
         server = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   start_new_session=True)
         threading.Thread(target=pump, args=(server.stdout, "server", log), daemon=True).start()
         threading.Thread(target=pump, args=(server.stderr, "server-err", log), daemon=True).start()
-
         deadline = time.monotonic() + 10
         while srv["port"] is None or srv["hash"] is None:
             try:
@@ -296,138 +494,114 @@ def main():
             if m:
                 srv["hash"] = m.group(1)
         wt_hash = srv["hash"]
-        if args.corrupt_hash:
+        if case.corrupt_hash:
             raw = bytearray(base64.b64decode(wt_hash))
             raw[0] ^= 0xFF
             wt_hash = base64.b64encode(bytes(raw)).decode()
 
-        # --- page server ---------------------------------------------------
-        httpd = QuietHTTPServer(("127.0.0.1", 0), make_http_handler(log))
-        threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-        query = urllib.parse.urlencode({"port": srv["port"], "hash": wt_hash, "path": args.path})
-        url = f"http://localhost:{httpd.server_address[1]}/echo.html?{query}"
+        q = {"case": args.case, "port": srv["port"], "hash": wt_hash}
+        if case.host:
+            q["host"] = case.host
+        if case.path:
+            q["path"] = case.path
+        url = f"{page_origin}/echo.html?{urllib.parse.urlencode(q)}"
 
-        # --- Chromium --------------------------------------------------------
-        ccmd = [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--no-default-browser-check", f"--user-data-dir={os.path.join(tmp, 'profile')}",
-                "--enable-logging=stderr", "--v=0"]
-        if args.map_localhost:
-            # Chromium resolves "localhost" itself to [::1] and 127.0.0.1, tries
-            # ::1 first when the host has IPv6, and a WebTransport (QUIC)
-            # connection does not fall back to the next address: against a
-            # server bound to 127.0.0.1 it fails with ERR_CONNECTION_REFUSED
-            # ("Opening handshake failed"). Pin localhost to the address
-            # wt-server listens on; the URLs still say localhost.
-            ccmd.append(f"--host-resolver-rules=MAP localhost {args.map_localhost}")
-        if args.netlog:
-            ccmd += [f"--log-net-log={os.path.abspath(args.netlog)}", "--net-log-capture-mode=IncludeSensitive"]
-        ccmd += args.chromium_arg + [url]
-        assert "--disable-quic" not in ccmd, "never run this test with --disable-quic"
-        print(f"wt-server: port {srv['port']}, certificate sha256 (base64) {srv['hash']}")
-        print(f"chromium:  {' '.join(ccmd)}", flush=True)
-        env = dict(os.environ, HOME=tmp)  # keep ~/.config, ~/.pki and crash reports out of the real home
+        # --- browser -------------------------------------------------------
+        bcmd = browser_command(kind, binary, tmp, url, browser_extra + args.browser_arg, args.netlog)
+        print(f"case {args.case} in {args.browser}: {case.desc}")
+        print(f"wt-server: {' '.join(cmd)} -> port {srv['port']}, certificate sha256 (base64) {srv['hash']}")
+        print(f"browser:   {' '.join(bcmd)}", flush=True)
+        env = dict(os.environ, HOME=tmp, MOZ_CRASHREPORTER_DISABLE="1")  # keep the real home untouched
         for k in ("http_proxy", "https_proxy", "all_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY"):
             env.pop(k, None)  # WebTransport does not work through a proxy
-        chromium_proc = subprocess.Popen(ccmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.STDOUT, start_new_session=True, env=env)
-        threading.Thread(target=pump, args=(chromium_proc.stdout, "chromium", log), daemon=True).start()
+        browser = subprocess.Popen(bcmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   start_new_session=True, env=env)
+        threading.Thread(target=pump, args=(browser.stdout, "browser", log), daemon=True).start()
 
-        # --- wait for the result -------------------------------------------
         def page_line(text, src):
+            if text in seen_page_lines:
+                return  # the same line on the other channel
+            seen_page_lines.add(text)
             words = text.split(" ", 3)
-            kind = words[1] if len(words) > 1 else ""
-            if kind == "start" and page["start"] is None:
+            kind_ = words[1] if len(words) > 1 else ""
+            if kind_ == "start" and page["start"] is None:
                 page["start"] = text[len("WTTEST start "):]
-            elif kind == "step" and len(words) >= 4:
-                name, rest = words[2], words[3]
-                if name in page_steps:
-                    return
-                ok = rest.startswith("ok")
-                page_steps[name] = (ok, rest.split(" ", 1)[1] if " " in rest else "")
-            elif kind == "result" and page["result"] is None:
+            elif kind_ == "check" and len(words) >= 4:
+                page["checks"].append((words[2], words[3]))
+            elif kind_ == "fact" and len(words) >= 3:
+                page["facts"].setdefault(words[2], words[3] if len(words) > 3 else "")
+            elif kind_ == "result" and page["result"] is None:
                 page["result"] = text[len("WTTEST result "):]
             else:
                 return
             print(f"[{log.now():6.2f}s] page ({src}): {text[len('WTTEST '):]}", flush=True)
 
         def server_line(text):
-            m = SRV_OPEN_RE.match(text)
-            if m and srv["open"] is None:
-                srv["open"] = m
-                print(f"[{log.now():6.2f}s] server: {text}", flush=True)
-            m = SRV_CLOSED_RE.match(text)
-            if m and srv["closed"] is None:
-                srv["closed"] = m
-                print(f"[{log.now():6.2f}s] server: {text}", flush=True)
+            srv["lines"].append(text)
+            for key, rx in (("open", SRV_OPEN_RE), ("closed", SRV_CLOSED_RE)):
+                m = rx.match(text)
+                if m and srv[key] is None:
+                    srv[key] = m
+                    print(f"[{log.now():6.2f}s] server: {text}", flush=True)
 
         def handle(src, text):
             if text is None:
-                if src == "chromium":
-                    if page["result"] is None:
-                        failures.append(f"Chromium exited (status {chromium_proc.wait()}) before the page reported a result")
+                if src == "browser" and page["result"] is None:
+                    failures.append(f"the browser exited (status {browser.wait()}) before the page reported a result")
                 elif src == "server" and srv["alive"]:
                     srv["alive"] = False
                     st = server.wait()
-                    why = ""
-                    if st == 0:
-                        why = " - it exits 0 only after SIGINT/SIGTERM, so something else signalled it"
-                    elif st < 0:
-                        why = f" - killed by signal {signal.Signals(-st).name}"
-                    failures.append(f"wt-server exited during the test at {log.now():.2f} s (status {st}{why})")
+                    failures.append(f"wt-server exited during the test at {log.now():.2f} s (status {st})")
                 return False
-            if src == "chromium":
-                m = CONSOLE_RE.search(text)
+            if src == "browser":
+                m = console_re.search(text)
                 if m:
-                    page_line(m.group(1), "console")
+                    line = m.group(1)
+                    if kind == "firefox":  # it escapes quotes and backslashes
+                        line = re.sub(r'\\(.)', r'\1', line)
+                    page_line(line, "console")
             elif src == "page-http":
                 page_line(text, "http")
             elif src == "server":
                 server_line(text)
+            elif src == "server-err":
+                m = SRV_REFUSED_RE.search(text)
+                if m and srv["refused"] is None:
+                    srv["refused"] = int(m.group(1))
             return True
 
         deadline = log.t0 + args.timeout
-        chromium_alive = True
-        while page["result"] is None and chromium_alive and time.monotonic() < deadline:
+        browser_alive = True
+        while page["result"] is None and browser_alive and time.monotonic() < deadline:
             try:
                 src, text = log.events.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if not handle(src, text) and src == "chromium":
-                chromium_alive = False
-        if page["result"] is None and chromium_alive:
-            last = next((s for s in STEPS if s not in page_steps), "close")
-            if page["start"] is None:
-                failures.append(f"no result within {args.timeout:.0f} s: the page never reported (did it load?)")
-            else:
-                failures.append(f"no result within {args.timeout:.0f} s (page was at step {last})")
+            if not handle(src, text) and src == "browser":
+                browser_alive = False
+        if page["result"] is None and browser_alive:
+            failures.append(f"no result within {args.timeout:.0f} s" +
+                            ("" if page["start"] else ": the page never reported (did it load?)"))
 
-        # The server logs the close once Chromium's WT_CLOSE_SESSION arrives;
-        # give it a moment after the page saw `closed` resolve.
-        if page_steps.get("close", (False,))[0]:
-            grace = 5.0
-        elif srv["open"] is not None:
-            grace = 0.5  # a failed run: collect a late close line for the report, briefly
-        else:
-            grace = 0.0
-        wait_until = time.monotonic() + grace
-        while srv["closed"] is None and time.monotonic() < wait_until:
+        # Lines the server writes after the page is done (the close, a
+        # stream's STOP_SENDING code): wait a little for what is missing.
+        def server_missing():
+            if case.close and srv["closed"] is None and srv["open"] is not None:
+                return True
+            return any(not rx.startswith("!") and not any(re.search(rx, l) for l in srv["lines"])
+                       for rx in expected_lines(kind, case)[0])
+        wait_until = time.monotonic() + (5.0 if page["result"] == "PASS" else 0.5)
+        while server_missing() and time.monotonic() < wait_until:
             try:
                 src, text = log.events.get(timeout=max(0.01, wait_until - time.monotonic()))
             except queue.Empty:
                 break
             handle(src, text)
-        # drain whatever else is queued
-        while True:
-            try:
-                handle(*log.events.get_nowait())
-            except queue.Empty:
-                break
     except SetupError as e:
         failures.append(str(e))
     finally:
-        if chromium_proc is not None:
-            stop_group(chromium_proc, 5.0)
+        if browser is not None:
+            stop_group(browser, 5.0)
         if server is not None:
             srv["exit_how"] = stop_group(server, 5.0)
             srv["exit"] = server.returncode
@@ -435,75 +609,88 @@ def main():
             httpd.shutdown()
             httpd.server_close()
         reap_orphans()
-        # late lines (the pump threads end at EOF, now that the processes are gone)
-        time.sleep(0.1)
+        time.sleep(0.1)  # late lines: the pump threads end at EOF
+        while True:
+            try:
+                src, text = log.events.get_nowait()
+            except queue.Empty:
+                break
+            if text is not None and src in ("server", "server-err", "page-http"):
+                handle(src, text)
         shutil.rmtree(tmp, ignore_errors=True)
         if args.log_dir:
             os.makedirs(args.log_dir, exist_ok=True)
-            log.write(os.path.join(args.log_dir, "chromium.log"), {"chromium"})
+            log.write(os.path.join(args.log_dir, "browser.log"), {"browser"})
             log.write(os.path.join(args.log_dir, "server.log"), {"server", "server-err"})
             log.write(os.path.join(args.log_dir, "page.log"), {"page-http", "http"})
 
-    # --- verdict -----------------------------------------------------------
-    result = page["result"] or ""
-    page_failed_at = None
-    if result.startswith("FAIL"):
-        page_failed_at = result[5:].split(":", 1)[0]
+    rows = verdict_rows(args, kind, want_draft, case, page, srv)
+    passed = not failures and all(ok for _, ok, _ in rows)
+    print(f"\nbrowser test summary: {args.browser} / {args.case}")
+    for name, ok, detail in rows:
+        print(f"  {'ok  ' if ok else 'FAIL'}  {name:38s} {detail}")
+    for f in failures:
+        print(f"  FAIL  {f}")
+    for t in [t for _, s, t in log.lines if s == "server-err" and ": error:" in t][:10]:
+        print(f"  warn  server stderr: {t}")
+    if not passed or os.environ.get("WT_BROWSER_VERBOSE"):
+        print("\n  wt-server output:")
+        log.dump({"server", "server-err"}, limit=200)
+        print(f"\n  {kind} output (last 60 lines):")
+        log.dump({"browser"}, limit=60)
+    print(f"\nRESULT: {'PASS' if passed else 'FAIL'} ({log.now():.1f} s)")
+    return 0 if passed else 1
 
+
+def verdict_rows(args, kind, want_draft, case, page, srv):
     rows = []
     def row(name, ok, detail=""):
         rows.append((name, ok, detail))
 
     row("page loaded", page["start"] is not None, page["start"] or "no WTTEST line from the page")
-    for s in STEPS:
-        if s in page_steps:
-            row(f"step {s}", page_steps[s][0], page_steps[s][1])
-        else:
-            row(f"step {s}", False, "not reached" if page_failed_at != s else "hung")
-    row("page result", result == "PASS", result or "none")
+    for name, rest in page["checks"]:
+        row(f"page: {name}", rest.startswith("ok"), rest.split(" ", 1)[1] if " " in rest else "")
+    result = page["result"] or "none"
+    row("page result", result == "PASS", result)
+    for fact, (want, why) in expected_facts(args.browser, case).items():
+        got = page["facts"].get(fact)
+        note = f" ({args.browser}: {why})" if why else ""
+        wants = want if isinstance(want, tuple) else (want,)
+        row(f"page fact {fact} = {' or '.join(wants)}", got in wants, f"got {got}{note}")
+
     m = srv["open"]
-    row("server: session opened", bool(m) and m.group(2).split("?")[0] == args.path,
-        f"path {m.group(2)} draft {m.group(3)} protocol {m.group(4)}" if m else "no `session N open` line")
-    m = srv["closed"]
-    closed_ok = bool(m) and m.group(2) == "client" and m.group(3) == "7" and m.group(4) == "bye"
-    row("server: closed by client 7 \"bye\"", closed_ok,
-        m.group(0) if m else "no `session N closed` line")
-    if m and m.group(5):
-        warnings.append(f"server close line carries a detail: {m.group(5)!r}")
-    exit_ok = srv["exit"] == 0 and srv.get("exit_how") == "stopped by SIGTERM"
-    row("server: clean exit on SIGTERM", exit_ok,
-        f"{srv.get('exit_how')}, status {srv['exit']}")
-    err_lines = [t for _, s, t in log.lines if s == "server-err" and (": error:" in t or ": warn:" in t)]
-    for t in err_lines[:10]:
-        warnings.append(f"server stderr: {t}")
-
-    if args.expect_fail:
-        passed = page_failed_at == args.expect_fail and not failures
-        verdict_detail = (f"expected the page to fail at step {args.expect_fail}; "
-                          f"it {'failed at ' + page_failed_at if page_failed_at else 'reported ' + (result or 'nothing')}")
-        if not exit_ok:
-            passed = False
+    if case.session:
+        want_proto = case.protocol.get(kind, "-") if isinstance(case.protocol, dict) else case.protocol
+        if not m:
+            row("server: session opened", False, "no `session N open` line")
+        else:
+            row("server: session opened", m.group(2).split("?")[0] == (case.path or "/echo"),
+                f"path {m.group(2)}")
+            row(f"server: draft {want_draft}", m.group(3) == str(want_draft), f"draft {m.group(3)}")
+            row(f"server: protocol {want_proto}", m.group(4) == want_proto, f"protocol {m.group(4)}")
+        by, code, reason = case.close
+        c = srv["closed"]
+        ok = bool(c) and (c.group(2), int(c.group(3)), c.group(4)) == (by, code, reason)
+        row(f"server: closed by {by} {code} \"{reason}\"", ok, c.group(0) if c else "no `session N closed` line")
     else:
-        passed = not failures and all(ok for _, ok, _ in rows)
-        verdict_detail = ""
-
-    elapsed = log.now()
-    print("\nbrowser test summary" + (f" (negative test: expect failure at {args.expect_fail})" if args.expect_fail else ""))
-    for name, ok, detail in rows:
-        print(f"  {'ok  ' if ok else 'FAIL'}  {name:34s} {detail}")
-    for f in failures:
-        print(f"  FAIL  {f}")
-    for w in warnings:
-        print(f"  warn  {w}")
-    if verdict_detail:
-        print(f"  {verdict_detail}")
-    if not passed or os.environ.get("WT_BROWSER_VERBOSE"):
-        print("\n  wt-server output:")
-        log.dump({"server", "server-err"}, limit=200)
-        print("\n  Chromium output (last 60 lines):")
-        log.dump({"chromium"}, limit=60)
-    print(f"\nRESULT: {'PASS' if passed else 'FAIL'} ({elapsed:.1f} s)")
-    return 0 if passed else 1
+        row("server: no session opened", m is None, m.group(0) if m else "")
+        if case.refused:
+            row(f"server: request refused with {case.refused}", srv["refused"] == case.refused,
+                f"refused with {srv['refused']}" if srv["refused"] else "no `request refused` line")
+        else:
+            row("server: no request reached it", srv["refused"] is None,
+                f"refused with {srv['refused']}" if srv["refused"] else "")
+    rxs, why = expected_lines(kind, case)
+    note = f" ({kind}: {why})" if why else ""
+    for rx in rxs:
+        hit = next((l for l in srv["lines"] if re.search(rx.lstrip("!"), l)), None)
+        if rx.startswith("!"):
+            row(f"server: no line /{rx[1:]}/", hit is None, (hit or "none") + note)
+        else:
+            row(f"server: /{rx}/", hit is not None, (hit or "no such line") + note)
+    exit_ok = srv["exit"] == 0 and srv.get("exit_how") == "stopped by SIGTERM"
+    row("server: clean exit on SIGTERM", exit_ok, f"{srv.get('exit_how')}, status {srv['exit']}")
+    return rows
 
 
 if __name__ == "__main__":

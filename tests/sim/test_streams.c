@@ -21,6 +21,8 @@ typedef struct rec {
   uint64_t got;
   int bidi, bad, fin, recv_aborted, has_code, closed;
   uint32_t code;
+  int send_aborted, send_has_code; /* WT_EV_STREAM_SEND_ABORTED */
+  uint32_t send_code;
 } rec;
 
 /* The server: accepts every stream, reads it, checks the bytes against
@@ -30,6 +32,7 @@ typedef struct recorder {
   int n;
   int stop;      /* > 0: abort_receive(stop - 1) on accept */
   int fin_bidi;  /* close the send side of accepted bidi streams at once */
+  int fin_after_fin; /* close it once the peer's FIN was read */
   wt_session *s; /* the last session */
 } recorder;
 
@@ -57,6 +60,7 @@ static void rec_read(rec *r) {
     r->got += (uint64_t)n;
     if (fin) {
       r->fin = 1;
+      if (R.fin_after_fin && r->bidi) wt_stream_close(r->st);
       return;
     }
   }
@@ -94,6 +98,13 @@ static void srv_event(const wt_event *ev, void *ud) {
       r->recv_aborted = 1;
       r->has_code = ev->has_code;
       r->code = ev->code;
+    }
+    break;
+  case WT_EV_STREAM_SEND_ABORTED:
+    if (r) {
+      r->send_aborted++;
+      r->send_has_code = ev->has_code;
+      r->send_code = ev->code;
     }
     break;
   case WT_EV_STREAM_CLOSED:
@@ -314,6 +325,31 @@ static void stop_on_a_half_open_stream_is_reported_at_once(void) {
   teardown();
 }
 
+static int server_saw_stream_closed(void *ud) { return R.n > 0 && R.r[0].closed; }
+
+/* The peer stops reading a bidi stream it opened and sends its FIN, with
+ * no data; we had not written to the stream before the FIN came and only
+ * then end our side. Both sides are over, so the close hands us the
+ * peer's code and the abort is reported with it (headless Chromium's
+ * readable.cancel(code) + writer.close() did this; the FIN used to be
+ * forgotten because our side had no send record yet, and the abort was
+ * reported at once without a code). */
+static void stop_and_fin_before_we_write_is_reported_with_its_code(void) {
+  sim_link l = {.delay_ns = 10 * SIM_MS};
+  CHECK_EQ(setup(28, &l, 0), 0);
+  R.fin_after_fin = 1;
+  cst c;
+  CHECK_EQ(open_and_write(&c, 1, 0, 0), 0);
+  CHECK_EQ(wt_stream_abort_receive(c.st, 57), 0);
+  CHECK_EQ(wt_stream_close(c.st), 0);
+  CHECK(sim_run(S, server_saw_stream_closed, NULL, 10000 * SIM_MS));
+  CHECK(R.r[0].fin);
+  CHECK_EQ(R.r[0].send_aborted, 1);
+  CHECK(R.r[0].send_has_code);
+  CHECK_EQ(R.r[0].send_code, 57);
+  teardown();
+}
+
 static int all_committed(void *ud) {
   cst *c = ud;
   for (int i = 0; i < 30; i++)
@@ -384,6 +420,7 @@ int main(void) {
   RUN(immediate_abort_still_delivers_the_stream_header);
   RUN(peer_stop_sending_is_reported_with_its_code);
   RUN(stop_on_a_half_open_stream_is_reported_at_once);
+  RUN(stop_and_fin_before_we_write_is_reported_with_its_code);
   RUN(committed_fires_under_loss_and_reordering);
   RUN(uni_stream_credit_comes_back);
   return TEST_REPORT();
