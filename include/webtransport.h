@@ -229,6 +229,14 @@ typedef int (*wt_origin_cb)(const char *origin, const char *authority, void *use
  * on failure. Must never repeat a CID that is still in use. */
 typedef int (*wt_cid_generate_cb)(uint8_t *cid, size_t cidlen, void *user_data);
 
+/** Congestion controllers (wt_transport_config.cc), as ngtcp2 offers them. */
+typedef enum wt_cc_algo {
+  WT_CC_CUBIC = 0, /**< default */
+  WT_CC_RENO = 1,
+  WT_CC_BBR = 2,
+  WT_CC_BBR2 = 3,
+} wt_cc_algo;
+
 /** A draft generation (2, 7, 13 or 15) in wt_transport_config.drafts. */
 #define WT_DRAFT_BIT(n) (1u << (n))
 
@@ -335,6 +343,13 @@ typedef struct wt_transport_config {
   size_t cid_len;
   wt_cid_generate_cb cid_generate;
   void *cid_user_data;
+  /** Congestion controller of every connection. Default WT_CC_CUBIC. */
+  wt_cc_algo cc;
+  /** Nonzero: do not use UDP segmentation offload (GSO, several packets
+   * per send) or receive coalescing (GRO), even where the kernel has them.
+   * They are detected when the socket opens; this is for measuring and for
+   * devices that misbehave with them. */
+  int no_udp_offload;
 } wt_transport_config;
 
 /** Fills `cfg` with defaults. */
@@ -393,6 +408,9 @@ typedef struct wt_stats {
   uint64_t packets_sent;
   uint64_t packets_received;
   uint64_t send_errors; /**< packets the socket refused (lost; QUIC retransmits) */
+  uint64_t gso_sends;   /**< sends that carried several packets (UDP GSO) */
+  int udp_gso;          /**< nonzero while UDP GSO is in use */
+  int udp_gro;          /**< nonzero if UDP GRO is on */
 } wt_stats;
 
 /** Reads the transport's counters. */

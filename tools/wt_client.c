@@ -327,6 +327,7 @@ static void usage(void) {
                   "end:\n"
                   "  --close-code C --close-reason R   close the session with this code and reason\n"
                   "  --timeout SECONDS    give up after this long (default 30)\n"
+                  "  --cc ALGO            congestion control: cubic (default), reno, bbr, bbr2\n"
                   "  -v / -q              more / less logging\n");
 }
 
@@ -356,6 +357,7 @@ typedef struct opts {
   double timeout;
   int any_check;
   wt_log_level log_level;
+  wt_cc_algo cc;
 } opts;
 
 static int parse_args(int argc, char **argv, opts *o) {
@@ -413,6 +415,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       cl.close_reason = argv[++i];
     else if (!strcmp(a, "--timeout"))
       o->timeout = atof(argv[++i]);
+    else if (!strcmp(a, "--cc") && v && tool_parse_cc(v, &o->cc) == 0)
+      i++;
     else
       bad = 1;
     if (bad) {
@@ -499,6 +503,7 @@ int main(int argc, char **argv) {
   cfg.log_cb = tool_log;
   cfg.log_user_data = "wt-client";
   cfg.log_level = o.log_level;
+  cfg.cc = o.cc;
   int rv = wt_transport_new(&cfg, &cl.t);
   if (rv) {
     fprintf(stderr, "wt-client: cannot create a transport: %s\n", wt_strerror(rv));

@@ -466,7 +466,7 @@ static void on_signal(int sig) {
 
 static void usage(void) {
   fprintf(stderr, "usage: wt-server [--addr ADDR] [--port N] [--cert FILE --key FILE] [--idle-timeout MS]\n"
-                  "                 [--allow-origin ORIGIN]... [-v] [-q]\n"
+                  "                 [--cc cubic|reno|bbr|bbr2] [--allow-origin ORIGIN]... [-v] [-q]\n"
                   "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
                   "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
                   "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
@@ -562,6 +562,8 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
       cfg->key_file = argv[++i];
     else if (!strcmp(a, "--idle-timeout") && v)
       cfg->idle_timeout_ms = (uint32_t)atoi(argv[++i]);
+    else if (!strcmp(a, "--cc") && v && tool_parse_cc(v, &cfg->cc) == 0)
+      i++;
     else if (!strcmp(a, "--allow-origin") && v)
       origins[cfg->nallowed_origins++] = argv[++i];
     else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {

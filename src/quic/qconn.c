@@ -357,6 +357,15 @@ static void ngtcp2_log(void *ud, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+static ngtcp2_cc_algo cc_algo(wt_cc_algo cc) {
+  switch (cc) {
+  case WT_CC_RENO: return NGTCP2_CC_ALGO_RENO;
+  case WT_CC_BBR: return NGTCP2_CC_ALGO_BBR;
+  case WT_CC_BBR2: return NGTCP2_CC_ALGO_BBR2;
+  default: return NGTCP2_CC_ALGO_CUBIC;
+  }
+}
+
 static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngtcp2_transport_params *p, uint64_t ts) {
   ngtcp2_settings_default(s);
   if (getenv("WT_DEBUG_NGTCP2")) s->log_printf = ngtcp2_log;
@@ -364,6 +373,7 @@ static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngt
   s->max_window = cfg->conn_window * 4ULL;
   s->max_stream_window = cfg->stream_window * 4ULL;
   s->handshake_timeout = 10 * NGTCP2_SECONDS;
+  s->cc_algo = cc_algo(cfg->cc);
   ngtcp2_transport_params_default(p);
   p->initial_max_stream_data_bidi_local = cfg->stream_window;
   p->initial_max_stream_data_bidi_remote = cfg->stream_window;
@@ -388,11 +398,8 @@ static wt_qconn *alloc_conn(wt_endpoint *ep, int server) {
   q->verify.log = q->cfg->log;
   wt_timer_init(&q->timer);
   wt_idmap_init(&q->streams);
-  q->dq = calloc(q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1, sizeof(*q->dq));
-  if (!q->dq) {
-    free(q);
-    return NULL;
-  }
+  /* The datagram ring (q->dq) comes with the first datagram: most
+   * connections never send one, and idle ones should stay small. */
   return q;
 }
 
@@ -487,8 +494,7 @@ void wt_qconn_free(wt_qconn *q) {
   for (size_t i = 0; i < q->streams.cap; i++)
     if (wt_idmap_used(&q->streams, i)) stream_free(q, q->streams.slots[i].value);
   wt_idmap_free(&q->streams);
-  size_t dcap = q->cfg->datagram_send_queue ? q->cfg->datagram_send_queue : 1;
-  for (size_t i = 0; i < dcap; i++)
+  for (size_t i = 0; q->dq && i < q->cfg->datagram_send_queue; i++)
     free(q->dq[i].data);
   free(q->dq);
   free(q->verify.hashes);
@@ -909,6 +915,7 @@ int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
   if (hdrlen + len > wt_qconn_max_datagram_payload(q)) return WT_ERR_TOO_LARGE;
   size_t cap = q->cfg->datagram_send_queue;
+  if (!q->dq && !(q->dq = calloc(cap, sizeof(*q->dq)))) return WT_ERR_NOMEM;
   int rv = dq_make_room(q, hdrlen + len);
   if (rv) return rv;
   qdgram *d = &q->dq[(q->dq_head + q->dq_len) % cap];
