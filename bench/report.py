@@ -97,9 +97,9 @@ p("Gbit/s = bytes × 8 / wall time of the client process (start to exit, "
 p("")
 p("| Case | Gbit/s | server (sender) CPU s/GiB | client CPU s/GiB | server peak RSS MiB | client peak RSS MiB |")
 p("|---|---|---|---|---|---|")
-names = {"bulk_uni": "ours, 1 uni stream", "bulk_bidi": "ours, 1 bidi stream",
+names = {"bulk_uni": "ours, 1 uni stream", "bulk_uni_zc": "ours, 1 uni stream, zero-copy writes", "bulk_bidi": "ours, 1 bidi stream",
          "bulk_16": "ours, 16 uni streams", "baseline": "ngtcp2 example (gtlsserver/gtlsclient)"}
-for c in ["bulk_uni", "bulk_bidi", "bulk_16", "baseline"]:
+for c in ["bulk_uni", "bulk_uni_zc", "bulk_bidi", "bulk_16", "baseline"]:
     if not get(c, "client", "wall"):
         continue
     p(f"| {names[c]} | {fmt(wall_gbps(c))} | {fmt(cpu_per_gib(c, 'server'))} | {fmt(cpu_per_gib(c, 'client'))} | "
@@ -115,7 +115,7 @@ if get("baseline", "client", "wall"):
     p("")
     p("| Case | throughput | sender CPU per GiB | receiver CPU per GiB | target |")
     p("|---|---|---|---|---|")
-    for c in ["bulk_uni", "bulk_bidi", "bulk_16"]:
+    for c in ["bulk_uni", "bulk_uni_zc", "bulk_bidi", "bulk_16"]:
         tr = per_run(wall_gbps(c), base_g, lambda a, b: a / b)
         sc = per_run(cpu_per_gib(c, "server"), cpu_per_gib("baseline", "server"), lambda a, b: a / b)
         cc_ = per_run(cpu_per_gib(c, "client"), cpu_per_gib("baseline", "client"), lambda a, b: a / b)
@@ -127,7 +127,7 @@ if get("baseline", "client", "wall"):
                       f"sender CPU ≤ 0.7×: {'met' if c_ok else 'NOT met'}")
         p(f"| {names[c]} | {fmt(tr)} | {fmt(sc)} | {fmt(cc_)} | {target} |")
     p("")
-rss_all = [v for c in ["bulk_uni", "bulk_bidi", "bulk_16"] for s in ["server", "client"]
+rss_all = [v for c in ["bulk_uni", "bulk_uni_zc", "bulk_bidi", "bulk_16"] for s in ["server", "client"]
            for v in rss_mib(c, s).values()]
 if rss_all:
     p(f"Peak RSS target (< 16 MiB per side during the transfer): largest seen {max(rss_all):.1f} MiB, "

@@ -125,6 +125,7 @@ for r in $(seq 1 "$RUNS"); do
   echo "bench: run $r/$RUNS" >&2
   ours bulk_uni "$r" -- bulk --bytes "$BYTES" ${BENCH_SMOKE:+--verify}
   [[ -n $HAVE_BASELINE ]] && baseline "$r"
+  ours bulk_uni_zc "$r" -- bulk --bytes "$BYTES" --zero-copy ${BENCH_SMOKE:+--verify}
   ours bulk_bidi "$r" -- bulk --bytes "$BYTES" --bidi ${BENCH_SMOKE:+--verify}
   ours bulk_16 "$r" -- bulk --bytes "$BYTES" --streams 16 ${BENCH_SMOKE:+--verify}
   ours dgram "$r" -- dgram --seconds "$DGRAM_S" --rtt-samples "$SAMPLES" --rate 1000

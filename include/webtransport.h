@@ -602,6 +602,26 @@ WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_dro
  * aborted by either side or its session is over. */
 WT_EXTERN ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin);
 
+/** Gives the bytes of a wt_stream_write_ref back to the application:
+ * `data`/`len` are what it passed. Runs exactly once per accepted write,
+ * from inside the library (during wt_transport_process or _free); it must
+ * not call any wt_* function. */
+typedef void (*wt_release_cb)(void *user_data, const void *data, size_t len);
+
+/** Zero-copy sendBytes: queues all `len` (> 0) bytes by reference instead
+ * of copying them. They must stay valid and unchanged until `release` (may
+ * be NULL) is called, which happens once they are acknowledged by the peer,
+ * or dropped because the stream was reset, its session ended or the
+ * transport was freed. Returns 0 when queued (with `fin`, the send side is
+ * then closed); WT_ERR_AGAIN when the stream's send buffer is already at
+ * its limit (wait for WT_EV_STREAM_WRITABLE; a queued block may overshoot
+ * the limit, it is the application's memory) or, with pooling, when the
+ * session's flow-control credit is below `len`; the other errors of
+ * wt_stream_write. On any error nothing is referenced and `release` is not
+ * called. */
+WT_EXTERN int wt_stream_write_ref(wt_stream *st, const void *data, size_t len, int fin, wt_release_cb release,
+                                  void *user_data);
+
 /** Closes the send side (FIN) after what was written. */
 WT_EXTERN int wt_stream_close(wt_stream *st);
 

@@ -3,7 +3,7 @@
  * bench/run.sh.
  *
  *   wt-bench server [--port N] [--addr A] [--cc ALGO] [--no-gso] [--idle-timeout MS] [--pid-file F]
- *   wt-bench bulk URL --bytes N [--streams K] [--bidi] [--verify]
+ *   wt-bench bulk URL --bytes N [--streams K] [--bidi] [--zero-copy] [--verify]
  *   wt-bench dgram URL [--seconds S] [--size B] [--rate R] [--rtt-samples N]
  *   wt-bench setup URL [--sessions N] [--concurrency C]
  *   wt-bench churn URL [--streams N] [--concurrency C]
@@ -11,8 +11,9 @@
  *   wt-bench rusage FILE -- COMMAND...   (CPU time, peak RSS, wall time)
  *   wt-bench certgen CERT KEY            (PEM files for other servers)
  *
- * The server serves /bulk?bytes=N&streams=K&bidi=0|1 (it opens K streams
- * and sends N bytes in all, byte i of a stream being i % 251) and echoes
+ * The server serves /bulk?bytes=N&streams=K&bidi=0|1&zc=0|1 (it opens K
+ * streams and sends N bytes in all, byte i of a stream being i % 251, with
+ * wt_stream_write or, zc=1, wt_stream_write_ref) and echoes
  * everything else (bidi streams on themselves, datagrams). Each client
  * prints one "RESULT key=value ..." line and exits non-zero when a
  * transfer was incomplete or wrong: the bench measures, the exit status
@@ -59,6 +60,7 @@ static double percentile(double *v, size_t n, double p) {
 
 typedef struct sstream {
   uint64_t off, total; /* bulk sender */
+  int zero_copy;       /* bulk: wt_stream_write_ref of the static pattern */
   uint8_t buf[16384];  /* echo: bytes read but not yet written back */
   size_t len, pos;
   int fin, fin_sent;
@@ -68,7 +70,14 @@ static void bulk_fill(wt_stream *st, sstream *c) {
   while (c->off < c->total || !c->fin_sent) {
     uint64_t left = c->total - c->off;
     size_t n = left > CHUNK ? CHUNK : (size_t)left;
-    ssize_t w = wt_stream_write(st, pattern + c->off % PERIOD, n, n == left);
+    ssize_t w;
+    if (c->zero_copy && n > 0) {
+      /* The pattern is static: nothing to release. */
+      int rv = wt_stream_write_ref(st, pattern + c->off % PERIOD, n, n == left, NULL, NULL);
+      w = rv == 0 ? (ssize_t)n : rv == WT_ERR_AGAIN ? 0 : rv;
+    } else {
+      w = wt_stream_write(st, pattern + c->off % PERIOD, n, n == left);
+    }
     if (w < 0) return;
     c->off += (uint64_t)w;
     if ((size_t)w == n && n == left) c->fin_sent = 1;
@@ -114,7 +123,7 @@ static uint64_t query_u64(const char *path, const char *key, uint64_t dflt) {
 static void start_bulk(wt_session *s) {
   const char *path = wt_session_path(s);
   uint64_t bytes = query_u64(path, "bytes", 0), k = query_u64(path, "streams", 1);
-  int bidi = (int)query_u64(path, "bidi", 0);
+  int bidi = (int)query_u64(path, "bidi", 0), zc = (int)query_u64(path, "zc", 0);
   if (k == 0 || k > 1000) k = 1;
   for (uint64_t i = 0; i < k; i++) {
     wt_stream *st;
@@ -125,6 +134,7 @@ static void start_bulk(wt_session *s) {
       return;
     }
     c->total = bytes / k + (i == 0 ? bytes % k : 0);
+    c->zero_copy = zc;
     wt_stream_set_context(st, c);
     bulk_fill(st, c);
   }
@@ -246,7 +256,7 @@ typedef struct opts {
   const char *url;
   uint64_t bytes, streams, sessions, concurrency, size, rate, samples;
   double seconds;
-  int bidi, verify, no_gso;
+  int bidi, verify, no_gso, zero_copy;
   long server_pid;
   wt_cc_algo cc;
 } opts;
@@ -386,8 +396,8 @@ static void bulk_event(const wt_event *ev, void *ud) {
 
 static int run_bulk(bulk *b) {
   char url[512];
-  snprintf(url, sizeof(url), "%s/bulk?bytes=%llu&streams=%llu&bidi=%d", b->c.o.url, (unsigned long long)b->c.o.bytes,
-           (unsigned long long)b->c.o.streams, b->c.o.bidi);
+  snprintf(url, sizeof(url), "%s/bulk?bytes=%llu&streams=%llu&bidi=%d&zc=%d", b->c.o.url,
+           (unsigned long long)b->c.o.bytes, (unsigned long long)b->c.o.streams, b->c.o.bidi, b->c.o.zero_copy);
   b->c.o.url = url;
   wt_session *s;
   b->c.t0 = tool_now();
@@ -687,6 +697,9 @@ static int run_churn(churn *b) {
   }
   t1 = tool_now();
   int rv = b->ready ? loop(&b->c, t1 + 600, NULL, 0) : -1;
+  if (rv)
+    fprintf(stderr, "churn: opened %llu finished %llu inflight %llu can_open %d\n", (unsigned long long)b->opened,
+            (unsigned long long)b->finished, (unsigned long long)b->inflight, b->closed ? -1 : wt_session_can_open_stream(b->s, 1));
   double secs = tool_now() - t1;
   printf("RESULT streams=%llu concurrency=%llu seconds=%.3f streams_per_s=%.0f ok=%d\n",
          (unsigned long long)b->finished, (unsigned long long)b->c.o.concurrency, secs, (double)b->finished / secs,
@@ -836,6 +849,8 @@ static int parse_client(int argc, char **argv, opts *o) {
       if (f) fclose(f);
     } else if (!strcmp(a, "--cc") && v) {
       if (tool_parse_cc(argv[++i], &o->cc)) return -1;
+    } else if (!strcmp(a, "--zero-copy")) {
+      o->zero_copy = 1;
     } else if (!strcmp(a, "--no-gso")) {
       o->no_gso = 1;
     } else if (!strcmp(a, "--bidi")) {

@@ -96,7 +96,13 @@ static void io_close(void *ctx, uint64_t code, const char *reason) {
   mark_pending(c);
 }
 
-static const wt_h3_io h3_io = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_datagram, io_close};
+static ssize_t io_write_ref(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit,
+                            wt_release_cb release, void *ud) {
+  return wt_qconn_stream_write_ref(((tconn *)ctx)->q, sid, d, n, fin, limit, release, ud);
+}
+
+static const wt_h3_io h3_io = {NULL,        io_open,     io_write, io_reset, io_stop, io_consumed, io_datagram, io_close,
+                               io_write_ref};
 
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);

@@ -190,6 +190,26 @@ ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin) {
   return n;
 }
 
+int wt_stream_write_ref(wt_stream *st, const void *data, size_t len, int fin, wt_release_cb release, void *user_data) {
+  if (!st || !data || len == 0) return WT_ERR_INVALID_ARGUMENT;
+  int rv = writable_state(st);
+  if (rv) return rv;
+  /* All or nothing: the session's data limit (with pooling) must cover it. */
+  int short_credit = wt_flow_send_credit(st->session) < len;
+  ssize_t n = short_credit ? 0
+                           : wt_h3conn_write_ref(st->conn->h3, st->id, data, len, fin, st->conn->cfg.stream_send_buffer,
+                                                 release, user_data);
+  if (n < 0) return (int)n;
+  wt_flow_on_sent(st->session, (uint64_t)n, short_credit);
+  if (n == 0) {
+    st->want_writable = 1;
+    return WT_ERR_AGAIN;
+  }
+  if (fin) st->fin_sent = 1;
+  wt_conn_wake(st->conn);
+  return 0;
+}
+
 int wt_stream_close(wt_stream *st) {
   ssize_t n = wt_stream_write(st, NULL, 0, 1);
   if (n < 0) return (int)n;

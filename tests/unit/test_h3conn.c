@@ -98,7 +98,7 @@ static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) 
 }
 static void h_credit(void *ctx, int bidi) {}
 
-static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, NULL};
 static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,    h_req_end,
                                 h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop, h_wt_void,
                                 h_wt_void,  h_wt_void,   h_dgram,   h_credit};

@@ -234,7 +234,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .session_max_data = pool_max_data,
                           .session_max_streams_bidi = pool_max_streams,
                           .session_max_streams_uni = pool_max_streams};
-    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
+    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, NULL};
     wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
