@@ -29,6 +29,7 @@ static const gnutls_datum_t ALPN_H3 = {(unsigned char *)"h3", 2};
 
 struct wt_tls_server {
   gnutls_certificate_credentials_t cred;
+  gnutls_priority_t prio; /* PRIORITY parsed once, shared by every session */
   uint8_t sha256[32];
   const wt_logger *log;
 };
@@ -206,6 +207,7 @@ int wt_tls_server_new(const wt_tls_server_source *src, const wt_logger *log, wt_
 void wt_tls_server_free(wt_tls_server *s) {
   if (!s) return;
   if (s->cred) gnutls_certificate_free_credentials(s->cred);
+  if (s->prio) gnutls_priority_deinit(s->prio);
   free(s);
 }
 
@@ -214,9 +216,12 @@ const uint8_t *wt_tls_server_cert_sha256(const wt_tls_server *s) { return s->sha
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                 */
 
-static int configure_common(gnutls_session_t session, gnutls_certificate_credentials_t cred, wt_tls_conn_ref *cref,
-                            unsigned alpn_flags) {
-  int rv = gnutls_priority_set_direct(session, PRIORITY, NULL);
+/* `prio` is parsed on first use and kept: parsing it per session costs
+ * time on every handshake and memory on every connection. */
+static int configure_common(gnutls_session_t session, gnutls_certificate_credentials_t cred, gnutls_priority_t *prio,
+                            wt_tls_conn_ref *cref, unsigned alpn_flags) {
+  int rv = *prio ? 0 : gnutls_priority_init(prio, PRIORITY, NULL);
+  if (!rv) rv = gnutls_priority_set(session, *prio);
   if (!rv) rv = gnutls_credentials_set(session, GNUTLS_CRD_CERTIFICATE, cred);
   if (!rv) rv = gnutls_alpn_set_protocols(session, &ALPN_H3, 1, alpn_flags);
   gnutls_session_set_ptr(session, &cref->ref);
@@ -228,7 +233,7 @@ int wt_tls_server_session(wt_tls_server *s, wt_tls_conn_ref *cref, gnutls_sessio
   if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET | GNUTLS_NO_END_OF_EARLY_DATA))
     return WT_ERR_NOMEM;
   int rv = ngtcp2_crypto_gnutls_configure_server_session(session) ? -1 : 0;
-  if (!rv) rv = configure_common(session, s->cred, cref, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE);
+  if (!rv) rv = configure_common(session, s->cred, &s->prio, cref, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE);
   if (rv) {
     WT_LOGE(s->log, "cannot set up a TLS server session: %s", rv < -1 ? gnutls_strerror(rv) : "ngtcp2");
     gnutls_deinit(session);
@@ -330,7 +335,7 @@ int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const 
   gnutls_session_t session;
   if (gnutls_init(&session, GNUTLS_CLIENT | GNUTLS_NO_END_OF_EARLY_DATA)) rv = WT_ERR_NOMEM;
   if (!rv && ngtcp2_crypto_gnutls_configure_client_session(session)) rv = WT_ERR_TLS;
-  if (!rv && configure_common(session, cred, cref, GNUTLS_ALPN_MANDATORY)) rv = WT_ERR_TLS;
+  if (!rv && configure_common(session, cred, &cc->prio, cref, GNUTLS_ALPN_MANDATORY)) rv = WT_ERR_TLS;
   const char *host = cref->verify->host;
   /* SNI carries names only (RFC 6066 §3). */
   if (!rv && !is_ip_literal(host) && gnutls_server_name_set(session, GNUTLS_NAME_DNS, host, strlen(host)))
@@ -348,7 +353,9 @@ int wt_tls_client_session(wt_tls_client_creds *cc, wt_tls_conn_ref *cref, const 
 void wt_tls_client_creds_free(wt_tls_client_creds *cc) {
   if (cc->system) gnutls_certificate_free_credentials(cc->system);
   if (cc->bare) gnutls_certificate_free_credentials(cc->bare);
+  if (cc->prio) gnutls_priority_deinit(cc->prio);
   cc->system = cc->bare = NULL;
+  cc->prio = NULL;
 }
 
 int wt_tls_export(gnutls_session_t session, const char *label, const uint8_t *context, size_t context_len, uint8_t *out,

@@ -53,6 +53,7 @@ typedef struct wt_tls_verify {
 typedef struct wt_tls_client_creds {
   gnutls_certificate_credentials_t system; /* with the system store; lazily created */
   gnutls_certificate_credentials_t bare;   /* no trust store: pinned hashes, insecure */
+  gnutls_priority_t prio;                  /* parsed on first use */
 } wt_tls_client_creds;
 
 void wt_tls_client_creds_free(wt_tls_client_creds *cc);
