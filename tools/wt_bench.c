@@ -215,7 +215,9 @@ static int run_server(int argc, char **argv) {
   cfg.max_sessions = 1000;
   cfg.stream_window = 4 << 20; /* a window per stream large enough for one stream to fill the pipe */
   cfg.conn_window = 16 << 20;
-  cfg.stream_send_buffer = 1 << 20;
+  /* Enough to keep one stream's pipe full on loopback; 16 streams then
+   * buffer 8 MiB at most. */
+  cfg.stream_send_buffer = 512 << 10;
   for (int i = 2; i < argc; i++) {
     if (!strcmp(argv[i], "--port") && i + 1 < argc)
       cfg.port = (uint16_t)atoi(argv[++i]);
@@ -308,10 +310,12 @@ static int loop(client *c, double deadline, void (*tick)(client *), double perio
     double now = tool_now();
     if (now > deadline) return -1;
     int to = wt_transport_timeout_ms(c->t);
+    int left = (int)((deadline - now) * 1000) + 1;
+    if (to < 0 || to > left) to = left;
     if (tick) {
       int tt = period > 0 ? (int)((next - now) * 1000) : 0;
       if (tt < 0) tt = 0;
-      if (to < 0 || tt < to) to = tt;
+      if (tt < to) to = tt;
     }
     if (poll(&pfd, 1, to) < 0 && errno != EINTR) return -1;
     wt_transport_process(c->t);
