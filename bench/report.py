@@ -76,10 +76,10 @@ p("")
 p("## Machine")
 p("")
 cpu_model = sh("grep -m1 'model name' /proc/cpuinfo | cut -d: -f2")
-loadavg = sh("cut -d' ' -f1-3 /proc/loadavg")
+loadavg = os.environ.get("BENCH_LOADAVG") or sh("cut -d' ' -f1-3 /proc/loadavg")
 gso = sorted({d.get("gso") for d in rows if d.get("case") == "bulk_uni" and "gso" in d})
 gro = sorted({d.get("gro") for d in rows if d.get("case") == "bulk_uni" and "gro" in d})
-p(f"- CPU: {sh('nproc')} cores,{cpu_model}")
+p(f"- CPU: {sh('nproc')} cores, {cpu_model.strip()}")
 p(f"- Kernel: {platform.release()}; load average at the end: {loadavg}")
 p(f"- UDP GSO in use by us: {'yes' if gso == ['1'] else 'no' if gso == ['0'] else gso}; "
   f"GRO: {'yes' if gro == ['1'] else 'no' if gro == ['0'] else gro} (as the client's wt_stats report them)")
@@ -105,6 +105,10 @@ for c in ["bulk_uni", "bulk_uni_zc", "bulk_bidi", "bulk_16", "baseline"]:
     p(f"| {names[c]} | {fmt(wall_gbps(c))} | {fmt(cpu_per_gib(c, 'server'))} | {fmt(cpu_per_gib(c, 'client'))} | "
       f"{fmt(rss_mib(c, 'server'), 1)} | {fmt(rss_mib(c, 'client'), 1)} |")
 p("")
+if get("baseline", "client", "wall"):
+    p("The example server's RSS includes the served file, which it maps into memory whole; its "
+      "throughput includes reading it from the page cache.")
+    p("")
 inner = get("bulk_uni", "client", "gbps")
 if inner:
     p(f"Ours measured inside the client from session READY to the last byte (1 uni stream): {fmt(inner)} Gbit/s.")

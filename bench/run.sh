@@ -9,7 +9,7 @@
 #   BENCH_SMOKE=1 bench/run.sh   tiny sizes, 1 run, no baseline, no report:
 #                                checks only that every case completes
 #                                correctly (the CTest "bench" test)
-# Environment: BENCH_RUNS, BENCH_BYTES, BENCH_OUT (report path),
+# Environment: BENCH_RUNS, BENCH_BYTES, BENCH_OUT (report path; raw lines next to it),
 # BENCH_BUILD (build dir), BENCH_BIN (a built wt-bench: skip the build),
 # BENCH_CC (congestion control for ours: cubic, reno, bbr, bbr2).
 set -euo pipefail
