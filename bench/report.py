@@ -106,7 +106,7 @@ for c in ["bulk_uni", "bulk_uni_zc", "bulk_bidi", "bulk_16", "baseline"]:
       f"{fmt(rss_mib(c, 'server'), 1)} | {fmt(rss_mib(c, 'client'), 1)} |")
 p("")
 if get("baseline", "client", "wall"):
-    p("The example server's RSS includes the served file, which it maps into memory whole; its "
+    p("The example server's RSS includes the served file, which it holds in memory whole (1 GiB); its "
       "throughput includes reading it from the page cache.")
     p("")
 inner = get("bulk_uni", "client", "gbps")
