@@ -72,7 +72,7 @@ void wt_stream_attach(wt_session *s, wt_stream *st) {
 static void discard_received(wt_stream *st) {
   size_t n = wt_buf_readable(&st->rbuf);
   wt_buf_free(&st->rbuf);
-  if (n && !st->detached) wt_h3conn_consumed(st->conn->h3, st->id, n);
+  if (n) wt_h3conn_consumed(st->conn->h3, st->id, n);
   if (n && st->session) wt_flow_on_consumed(st->session, n);
 }
 
@@ -223,7 +223,11 @@ ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin) {
   if (!wt_stream_can_read(st)) return WT_ERR_STATE;
   if (st->recv_reset || st->recv_stopped) return WT_ERR_CLOSED;
   size_t n = wt_buf_read(&st->rbuf, buf, cap);
-  if (n && !st->detached) {
+  /* Credited even when QUIC has closed the stream already (its FIN came in
+   * and ours was acknowledged before the application read): the bytes
+   * still count against the connection's window, which would otherwise
+   * shrink with every such stream until the connection stalls. */
+  if (n) {
     wt_h3conn_consumed(st->conn->h3, st->id, n);
     wt_conn_wake(st->conn);
   }
