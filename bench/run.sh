@@ -118,6 +118,8 @@ if [[ -z ${BENCH_SMOKE:-} && -x /usr/sbin/gtlsserver && -x /usr/bin/gtlsclient ]
   mkdir -p "$WORK/www"
   "$BENCH" certgen "$WORK/cert.pem" "$WORK/key.pem"
   truncate -s "$BYTES" "$WORK/www/file" # sparse: served from the page cache, no disk
+elif [[ -z ${BENCH_SMOKE:-} ]]; then
+  echo "bench: no baseline: install Debian's ngtcp2-server and ngtcp2-client (apt-get install ngtcp2-server ngtcp2-client)" >&2
 fi
 
 echo "bench: $RUNS runs, $BYTES bytes per transfer, work dir $WORK" >&2
