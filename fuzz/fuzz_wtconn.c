@@ -213,7 +213,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         .session_max_streams_bidi = 4,
                         .session_max_streams_uni = 4,
                         .router = &routes};
-  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
+  wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve, NULL};
   wt_conn_io x = {&a, x_export, x_max_dgram, x_streams_left, x_wake, NULL, NULL};
   wt_conn *c;
   if (wt_conn_new(&cfg, NULL, &io, &x, &c)) return 0;

@@ -263,6 +263,13 @@ typedef enum wt_retry_mode {
   WT_RETRY_ALWAYS = 1,
   WT_RETRY_NEVER = 2,
 } wt_retry_mode;
+/** Congestion controllers (wt_transport_config.cc), as ngtcp2 offers them. */
+typedef enum wt_cc_algo {
+  WT_CC_CUBIC = 0, /**< default */
+  WT_CC_RENO = 1,
+  WT_CC_BBR = 2,
+  WT_CC_BBR2 = 3,
+} wt_cc_algo;
 
 /** A draft generation (2, 7, 13 or 15) in wt_transport_config.drafts. */
 #define WT_DRAFT_BIT(n) (1u << (n))
@@ -402,6 +409,13 @@ typedef struct wt_transport_config {
    * `webtransport:session_closed` with the one-line cause). NULL (default):
    * no qlog. The string is copied. */
   const char *qlog_dir;
+  /** Congestion controller of every connection. Default WT_CC_CUBIC. */
+  wt_cc_algo cc;
+  /** Nonzero: do not use UDP segmentation offload (GSO, several packets
+   * per send) or receive coalescing (GRO), even where the kernel has them.
+   * They are detected when the socket opens; this is for measuring and for
+   * devices that misbehave with them. */
+  int no_udp_offload;
 } wt_transport_config;
 
 /** Fills `cfg` with defaults. */
@@ -476,6 +490,9 @@ typedef struct wt_stats {
   uint64_t retries_sent;          /**< server: Retry packets sent */
   uint64_t requests_rate_limited; /**< server: requests answered 429 */
   uint64_t handshakes;            /**< server: connections in their handshake now */
+  uint64_t gso_sends;   /**< sends that carried several packets (UDP GSO) */
+  int udp_gso;          /**< nonzero while UDP GSO is in use */
+  int udp_gro;          /**< nonzero if UDP GRO is on */
 } wt_stats;
 
 /** Route flags for wt_transport_route. */
@@ -770,6 +787,26 @@ WT_EXTERN void wt_session_datagram_drops(const wt_session *s, uint64_t *send_dro
  * we cannot write (the peer's uni stream); WT_ERR_CLOSED once it was
  * aborted by either side or its session is over. */
 WT_EXTERN ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin);
+
+/** Gives the bytes of a wt_stream_write_ref back to the application:
+ * `data`/`len` are what it passed. Runs exactly once per accepted write,
+ * from inside the library (during wt_transport_process or _free); it must
+ * not call any wt_* function. */
+typedef void (*wt_release_cb)(void *user_data, const void *data, size_t len);
+
+/** Zero-copy sendBytes: queues all `len` (> 0) bytes by reference instead
+ * of copying them. They must stay valid and unchanged until `release` (may
+ * be NULL) is called, which happens once they are acknowledged by the peer,
+ * or dropped because the stream was reset, its session ended or the
+ * transport was freed. Returns 0 when queued (with `fin`, the send side is
+ * then closed); WT_ERR_AGAIN when the stream's send buffer is already at
+ * its limit (wait for WT_EV_STREAM_WRITABLE; a queued block may overshoot
+ * the limit, it is the application's memory) or, with pooling, when the
+ * session's flow-control credit is below `len`; the other errors of
+ * wt_stream_write. On any error nothing is referenced and `release` is not
+ * called. */
+WT_EXTERN int wt_stream_write_ref(wt_stream *st, const void *data, size_t len, int fin, wt_release_cb release,
+                                  void *user_data);
 
 /** Closes the send side (FIN) after what was written. */
 WT_EXTERN int wt_stream_close(wt_stream *st);

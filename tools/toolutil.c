@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 double tool_now(void) {
@@ -18,6 +19,19 @@ void tool_log(wt_log_level level, const char *line, void *user_data) {
   static const char *const names[] = {"error", "warn", "info", "debug"};
   const char *prog = user_data ? user_data : "wt";
   fprintf(stderr, "%s: %s: %s\n", prog, names[level], line);
+}
+
+int tool_parse_cc(const char *s, wt_cc_algo *out) {
+  static const struct {
+    const char *name;
+    wt_cc_algo cc;
+  } names[] = {{"cubic", WT_CC_CUBIC}, {"reno", WT_CC_RENO}, {"bbr", WT_CC_BBR}, {"bbr2", WT_CC_BBR2}};
+  for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+    if (strcmp(s, names[i].name) == 0) {
+      *out = names[i].cc;
+      return 0;
+    }
+  return -1;
 }
 
 int tool_parse_size(const char *s, uint64_t *out) {

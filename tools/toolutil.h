@@ -22,6 +22,10 @@ double tool_now(void);
  * 1024). Returns 0 or -1. */
 int tool_parse_size(const char *s, uint64_t *out);
 
+/* Parses a congestion controller name (cubic, reno, bbr, bbr2). Returns 0
+ * or -1. */
+int tool_parse_cc(const char *s, wt_cc_algo *out);
+
 /* Deterministic byte stream (xorshift64*): the receiver regenerates what
  * the sender sent to verify it without keeping a copy. */
 typedef struct tool_rng {

@@ -371,6 +371,7 @@ static void usage(void) {
                   "  --close-code C --close-reason R   close the session with this code and reason\n"
                   "  --timeout SECONDS    give up after this long (default 30)\n"
                   "  --qlog-dir DIR       write a qlog file (JSON-SEQ) of the connection into DIR\n"
+                  "  --cc ALGO            congestion control: cubic (default), reno, bbr, bbr2\n"
                   "  -v / -q              more / less logging\n");
 }
 
@@ -402,6 +403,7 @@ typedef struct opts {
   const char *qlog_dir;
   int any_check;
   wt_log_level log_level;
+  wt_cc_algo cc;
 } opts;
 
 /* --baton: the count comes from the URL's query, as the server reads it. A
@@ -483,6 +485,8 @@ static int parse_args(int argc, char **argv, opts *o) {
       o->timeout = atof(argv[++i]);
     else if (!strcmp(a, "--qlog-dir"))
       o->qlog_dir = argv[++i];
+    else if (!strcmp(a, "--cc") && v && tool_parse_cc(v, &o->cc) == 0)
+      i++;
     else
       bad = 1;
     if (bad) {
@@ -578,6 +582,7 @@ int main(int argc, char **argv) {
     if (need > cfg.max_streams_uni) cfg.max_streams_uni = need;
     if (need > cfg.max_streams_bidi) cfg.max_streams_bidi = need;
   }
+  cfg.cc = o.cc;
   int rv = wt_transport_new(&cfg, &cl.t);
   if (rv) {
     fprintf(stderr, "wt-client: cannot create a transport: %s\n", wt_strerror(rv));

@@ -587,7 +587,7 @@ static void usage(void) {
           "                 [--max-streams N] [--rotate-after SECONDS] [--qlog-dir DIR] [--allow-origin ORIGIN]...\n"
           "                 [--root DIR] [--max-connections N] [--max-connections-per-addr N]\n"
           "                 [--conn-rate N[:BURST]] [--request-rate N[:BURST]] [--retry auto|always|never]\n"
-          "                 [--retry-threshold N] [--demo-port N] [-v] [-q]\n"
+          "                 [--retry-threshold N] [--demo-port N] [--cc cubic|reno|bbr|bbr2] [-v] [-q]\n"
           "  Serves WebTransport echo sessions on https://ADDR:PORT/echo. Without --addr it listens\n"
           "  on localhost: 127.0.0.1 and ::1 (browsers try ::1 first for \"localhost\").\n"
           "  Without --cert/--key a certificate for localhost valid 13 days is generated and its\n"
@@ -829,7 +829,9 @@ static int parse_args(int argc, char **argv, wt_transport_config *cfg, const cha
         usage();
         return 2;
       }
-    } else if (!strcmp(a, "--allow-origin") && v)
+    } else if (!strcmp(a, "--cc") && v && tool_parse_cc(v, &cfg->cc) == 0)
+      i++;
+    else if (!strcmp(a, "--allow-origin") && v)
       origins[cfg->nallowed_origins++] = argv[++i];
     else if (v && (rv = parse_limit_option(a, v, cfg)) <= 0) {
       if (rv < 0) {

@@ -777,6 +777,13 @@ ssize_t wt_h3conn_write(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t l
   return c->io.write(c->io.ctx, sid, data, len, fin, limit);
 }
 
+ssize_t wt_h3conn_write_ref(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit,
+                            wt_release_cb release, void *ud) {
+  if (c->closed) return WT_ERR_CLOSED;
+  if (!c->io.write_ref) return WT_ERR_INVALID_ARGUMENT;
+  return c->io.write_ref(c->io.ctx, sid, data, len, fin, limit, release, ud);
+}
+
 int wt_h3conn_reset(wt_h3conn *c, int64_t sid, uint64_t code) {
   return c->closed ? WT_ERR_CLOSED : c->io.reset(c->io.ctx, sid, code, 0);
 }

@@ -19,6 +19,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+#include "webtransport.h"
 #include <sys/types.h>
 
 #include "h3/headers.h"
@@ -55,6 +57,11 @@ typedef struct wt_h3_io {
    * once room comes back. A closed stream reports `want`, so that the write
    * that follows fails. Lets HTTP/3 size a DATA frame before writing it. */
   size_t (*reserve)(void *ctx, int64_t sid, size_t want, size_t limit);
+  /* Zero-copy write: queues all `len` bytes by reference while the stream's
+   * buffered bytes are below `limit` (returns len), else none (returns 0);
+   * `release` runs once when QUIC is done with them. NULL: unsupported. */
+  ssize_t (*write_ref)(void *ctx, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit,
+                       wt_release_cb release, void *ud);
 } wt_h3_io;
 
 /* Upward interface: what HTTP/3 reports to the WebTransport layer. */
@@ -152,6 +159,10 @@ ssize_t wt_h3conn_write_data(wt_h3conn *c, int64_t sid, const uint8_t *data, siz
 int wt_h3conn_open_wt_stream(wt_h3conn *c, uint64_t session_id, int bidi, void *up, int64_t *sid);
 /* Raw stream operations for WebTransport payload and request streams. */
 ssize_t wt_h3conn_write(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
+/* Zero-copy form (see wt_h3_io.write_ref); WT_ERR_INVALID_ARGUMENT when the
+ * QUIC layer has none. */
+ssize_t wt_h3conn_write_ref(wt_h3conn *c, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit,
+                            wt_release_cb release, void *ud);
 int wt_h3conn_reset(wt_h3conn *c, int64_t sid, uint64_t code);
 /* Resets a WebTransport stream after delivering what the peer needs to tie
  * the reset to its session: the stream header if we opened the stream, and

@@ -34,7 +34,7 @@ struct wt_endpoint {
   uint64_t reset_window_start;
   unsigned resets_in_window;
   int refusing; /* new connections get CONNECTION_REFUSED */
-  size_t ntx;
+  size_t ntx, txoff; /* packets in the batch; bytes used in txbuf */
   wt_txpkt tx[WT_TX_BATCH];
   uint8_t txbuf[WT_TX_BATCH * WT_MAX_PKT];
 };
@@ -184,9 +184,11 @@ void wt_endpoint_retire_cid(wt_endpoint *ep, const ngtcp2_cid *cid) {
 /* ------------------------------------------------------------------------ */
 /* Transmit batch                                                           */
 
+/* Packets lie back to back in txbuf, so that a run of them to one peer is
+ * one contiguous buffer for a GSO send. */
 uint8_t *wt_endpoint_tx_slot(wt_endpoint *ep) {
-  if (ep->ntx == WT_TX_BATCH) wt_endpoint_tx_flush(ep);
-  return ep->txbuf + ep->ntx * WT_MAX_PKT;
+  if (ep->ntx == WT_TX_BATCH || ep->txoff + WT_MAX_PKT > sizeof(ep->txbuf)) wt_endpoint_tx_flush(ep);
+  return ep->txbuf + ep->txoff;
 }
 
 static void copy_addr(struct sockaddr_storage *dst, socklen_t *dlen, const ngtcp2_addr *a) {
@@ -198,14 +200,16 @@ void wt_endpoint_tx_commit(wt_endpoint *ep, const ngtcp2_path *path, size_t len)
   wt_txpkt *p = &ep->tx[ep->ntx];
   copy_addr(&p->to, &p->tolen, &path->remote);
   copy_addr(&p->from, &p->fromlen, &path->local);
-  p->off = ep->ntx * WT_MAX_PKT;
+  p->off = ep->txoff;
   p->len = len;
+  ep->txoff += len;
   ep->ntx++;
 }
 
 void wt_endpoint_tx_flush(wt_endpoint *ep) {
   if (ep->ntx) ep->cfg.send_batch(ep->cfg.send_ctx, ep->txbuf, ep->tx, ep->ntx);
   ep->ntx = 0;
+  ep->txoff = 0;
 }
 
 static void send_raw(wt_endpoint *ep, const ngtcp2_path *path, const uint8_t *data, size_t len) {

@@ -366,6 +366,15 @@ static void ngtcp2_log(void *ud, const char *fmt, ...) {
   fputc('\n', stderr);
 }
 
+static ngtcp2_cc_algo cc_algo(wt_cc_algo cc) {
+  switch (cc) {
+  case WT_CC_RENO: return NGTCP2_CC_ALGO_RENO;
+  case WT_CC_BBR: return NGTCP2_CC_ALGO_BBR;
+  case WT_CC_BBR2: return NGTCP2_CC_ALGO_BBR2;
+  default: return NGTCP2_CC_ALGO_CUBIC;
+  }
+}
+
 static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngtcp2_transport_params *p, uint64_t ts) {
   ngtcp2_settings_default(s);
   if (getenv("WT_DEBUG_NGTCP2")) s->log_printf = ngtcp2_log;
@@ -373,6 +382,7 @@ static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngt
   s->max_window = cfg->conn_window * 4ULL;
   s->max_stream_window = cfg->stream_window * 4ULL;
   s->handshake_timeout = 10 * NGTCP2_SECONDS;
+  s->cc_algo = cc_algo(cfg->cc);
   ngtcp2_transport_params_default(p);
   p->initial_max_stream_data_bidi_local = cfg->stream_window;
   p->initial_max_stream_data_bidi_remote = cfg->stream_window;
@@ -848,17 +858,18 @@ int wt_qconn_open_stream(wt_qconn *q, int bidi, int64_t *sid) {
   return rv ? WT_ERR_QUIC : 0;
 }
 
-ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit) {
+/* The stream a write may go to, or why not. */
+static int writable_stream(wt_qconn *q, int64_t sid, qstream **out) {
   if (q->state != QC_ACTIVE) return WT_ERR_CLOSED;
-  qstream *s;
-  int rv = send_stream_get(q, sid, &s);
+  int rv = send_stream_get(q, sid, out);
   if (rv) return rv;
-  if (s->shut || s->reset_by_us) return WT_ERR_CLOSED;
-  if (s->fin) return WT_ERR_STATE;
-  uint64_t buffered = wt_sendq_buffered(&s->sq);
-  size_t room = buffered >= limit ? 0 : (size_t)(limit - buffered);
-  size_t take = len < room ? len : room;
-  if (take && wt_sendq_append(&s->sq, data, take)) return WT_ERR_NOMEM;
+  if ((*out)->shut || (*out)->reset_by_us) return WT_ERR_CLOSED;
+  return (*out)->fin ? WT_ERR_STATE : 0;
+}
+
+/* After `take` of `len` bytes were queued: FIN, writable interest, and the
+ * ready list. */
+static void after_write(wt_qconn *q, qstream *s, size_t take, size_t len, int fin, size_t limit) {
   if (take < len) {
     s->want_writable = 1;
     s->limit = limit;
@@ -869,6 +880,31 @@ ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, siz
     ready_add(q, s);
     want_write(q);
   }
+}
+
+ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit) {
+  qstream *s;
+  int rv = writable_stream(q, sid, &s);
+  if (rv) return rv;
+  uint64_t buffered = wt_sendq_buffered(&s->sq);
+  size_t room = buffered >= limit ? 0 : (size_t)(limit - buffered);
+  size_t take = len < room ? len : room;
+  if (take && wt_sendq_append(&s->sq, data, take)) return WT_ERR_NOMEM;
+  after_write(q, s, take, len, fin, limit);
+  return (ssize_t)take;
+}
+
+ssize_t wt_qconn_stream_write_ref(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit,
+                                  wt_sendq_release_cb release, void *ud) {
+  qstream *s;
+  if (len == 0) return WT_ERR_INVALID_ARGUMENT;
+  int rv = writable_stream(q, sid, &s);
+  if (rv) return rv;
+  /* All or nothing: the memory is the caller's, so a block may overshoot
+   * the limit; the limit still paces the writer. */
+  size_t take = wt_sendq_buffered(&s->sq) < limit ? len : 0;
+  if (take && wt_sendq_append_ref(&s->sq, data, take, release, ud)) return WT_ERR_NOMEM;
+  after_write(q, s, take, len, fin, limit);
   return (ssize_t)take;
 }
 

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include "quic/sendq.h"
 #include "quic/tls.h"
 #include "util/timerheap.h"
 
@@ -93,6 +94,14 @@ wt_timer *wt_qconn_timer(wt_qconn *q);
 /* Stream and datagram operations (the HTTP/3 layer's wt_h3_io). */
 int wt_qconn_open_stream(wt_qconn *q, int bidi, int64_t *sid);
 ssize_t wt_qconn_stream_write(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit);
+/* Zero-copy write: queues all `len` (> 0) bytes by reference if the
+ * stream's buffered bytes are below `limit`, else nothing (returns 0 and
+ * the writable event follows). `release` (may be NULL) runs exactly once,
+ * when the bytes are acknowledged, dropped by a reset, or the connection is
+ * freed; it must not call into the library. Returns len, 0, or a WT_ERR_*
+ * (then `release` is never called). */
+ssize_t wt_qconn_stream_write_ref(wt_qconn *q, int64_t sid, const uint8_t *data, size_t len, int fin, size_t limit,
+                                  wt_sendq_release_cb release, void *ud);
 /* Resets the send side with `code` once the first `reliable` bytes are
  * acknowledged (UINT64_MAX: all written; 0: at once). Bytes beyond them
  * that were not yet sent are dropped. Later writes fail. */

@@ -15,22 +15,28 @@
 
 void wt_sendq_init(wt_sendq *q) { memset(q, 0, sizeof(*q)); }
 
+static void chunk_free(wt_sendq_chunk *c) {
+  if (c->ref && c->release) c->release(c->release_ud, c->ref, c->reflen);
+  free(c);
+}
+
+static const uint8_t *chunk_bytes(const wt_sendq_chunk *c) { return c->ref ? c->ref : c->data; }
+
 void wt_sendq_free(wt_sendq *q) {
   while (q->head) {
     wt_sendq_chunk *c = q->head;
     q->head = c->next;
-    free(c);
+    chunk_free(c);
   }
   wt_sendq_init(q);
 }
 
-static wt_sendq_chunk *new_chunk(wt_sendq *q, size_t want) {
-  size_t cap = want < CHUNK_MIN ? CHUNK_MIN : want > CHUNK_MAX ? CHUNK_MAX : want;
+/* A new last chunk with room for `cap` copied bytes (0 for a reference). */
+static wt_sendq_chunk *new_chunk(wt_sendq *q, size_t cap) {
   wt_sendq_chunk *c = malloc(sizeof(*c) + cap);
   if (!c) return NULL;
-  c->next = NULL;
+  memset(c, 0, sizeof(*c));
   c->off = q->end;
-  c->len = 0;
   c->cap = cap;
   if (q->tail)
     q->tail->next = c;
@@ -44,8 +50,8 @@ static wt_sendq_chunk *new_chunk(wt_sendq *q, size_t want) {
 int wt_sendq_append(wt_sendq *q, const uint8_t *data, size_t len) {
   while (len) {
     wt_sendq_chunk *c = q->tail;
-    if (!c || c->len == c->cap) {
-      c = new_chunk(q, len);
+    if (!c || c->len == c->cap || c->ref) {
+      c = new_chunk(q, len < CHUNK_MIN ? CHUNK_MIN : len > CHUNK_MAX ? CHUNK_MAX : len);
       if (!c) return WT_ERR_NOMEM;
     }
     size_t n = c->cap - c->len < len ? c->cap - c->len : len;
@@ -60,12 +66,24 @@ int wt_sendq_append(wt_sendq *q, const uint8_t *data, size_t len) {
   return 0;
 }
 
+int wt_sendq_append_ref(wt_sendq *q, const uint8_t *data, size_t len, wt_sendq_release_cb release, void *ud) {
+  wt_sendq_chunk *c = new_chunk(q, 0);
+  if (!c) return WT_ERR_NOMEM;
+  c->ref = data;
+  c->len = c->cap = c->reflen = len;
+  c->release = release;
+  c->release_ud = ud;
+  q->end += len;
+  if (q->cursor && q->sent == q->cursor->off + q->cursor->len && q->cursor->next) q->cursor = q->cursor->next;
+  return 0;
+}
+
 size_t wt_sendq_peek(const wt_sendq *q, const uint8_t **base, size_t *len, size_t max) {
   size_t n = 0;
   for (const wt_sendq_chunk *c = q->cursor; c && n < max; c = c->next) {
     uint64_t start = c == q->cursor ? q->sent - c->off : 0;
     if (start >= c->len) continue;
-    base[n] = c->data + start;
+    base[n] = chunk_bytes(c) + start;
     len[n] = c->len - (size_t)start;
     n++;
   }
@@ -92,20 +110,22 @@ void wt_sendq_truncate(wt_sendq *q, uint64_t keep) {
     /* The cursor may sit on a dropped chunk only when `sent` == cut, the
      * end of `last`: point it there, as after an advance to the end. */
     if (c == q->cursor) q->cursor = last;
-    free(c);
+    chunk_free(c);
   }
   *pp = NULL;
   if (last) last->len = (size_t)(cut - last->off);
+  if (last && last->ref) last->cap = last->len; /* nothing may be appended to a reference */
   q->tail = last;
   q->end = cut;
 }
 
 void wt_sendq_ack(wt_sendq *q, uint64_t off, uint64_t len) {
   if (off + len > q->acked) q->acked = off + len;
-  while (q->head && q->head->off + q->head->len <= q->acked && q->head != q->cursor && q->head->len == q->head->cap) {
+  while (q->head && q->head->off + q->head->len <= q->acked && q->head != q->cursor &&
+         (q->head->len == q->head->cap || q->head != q->tail)) {
     wt_sendq_chunk *c = q->head;
     q->head = c->next;
-    free(c);
+    chunk_free(c);
   }
   /* Everything written is acknowledged: drop the last chunks too, so an
    * idle stream holds no memory. */
@@ -113,7 +133,7 @@ void wt_sendq_ack(wt_sendq *q, uint64_t off, uint64_t len) {
     while (q->head) {
       wt_sendq_chunk *c = q->head;
       q->head = c->next;
-      free(c);
+      chunk_free(c);
     }
     q->tail = q->cursor = NULL;
   }

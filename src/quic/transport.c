@@ -20,6 +20,7 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,7 @@ struct wt_transport {
   volatile int stop;
   int shutting_down;
   int in_process;
+  int no_pwait2; /* the kernel lacks epoll_pwait2: millisecond timeouts */
   /* A custom transport (tests) has no socket: */
   int custom;
   wt_transport_io io;
@@ -104,8 +106,13 @@ static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) {
   return wt_qconn_stream_reserve(((tconn *)ctx)->q, sid, want, limit);
 }
 
-static const wt_h3_io h3_io = {NULL,        io_open,     io_write, io_reset, io_stop, io_consumed, io_datagram,
-                               io_close,    io_reserve};
+static ssize_t io_write_ref(void *ctx, int64_t sid, const uint8_t *d, size_t n, int fin, size_t limit,
+                            wt_release_cb release, void *ud) {
+  return wt_qconn_stream_write_ref(((tconn *)ctx)->q, sid, d, n, fin, limit, release, ud);
+}
+
+static const wt_h3_io h3_io = {NULL,     io_open,    io_write,    io_reset, io_stop, io_consumed,
+                               io_datagram, io_close, io_reserve, io_write_ref};
 
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
@@ -309,7 +316,7 @@ static int validate_config(const wt_transport_config *c) {
       (c->pooling && (c->max_sessions == 0 || c->session_max_data == 0)) || c->idle_timeout_ms == 0 || !c->bind_addr ||
       (c->drafts & ~WT_DRAFT_MASK_ALL) || (c->conn_rate_per_addr && !c->conn_burst_per_addr) ||
       (c->request_rate_per_addr && !c->request_burst_per_addr) || c->retry > WT_RETRY_NEVER ||
-      c->max_field_section_size < 1024)
+      c->max_field_section_size < 1024 || (unsigned)c->cc > WT_CC_BBR2)
     return WT_ERR_INVALID_ARGUMENT;
   return 0;
 }
@@ -360,6 +367,7 @@ static int transport_init(wt_transport *t, const wt_transport_config *cfg) {
       .datagram_send_queue_bytes = cfg->datagram_send_queue_bytes,
       .datagram_max_age_ms = cfg->datagram_max_age_ms,
       .datagram_drop_oldest = cfg->datagram_drop_oldest,
+      .cc = cfg->cc,
       .log = &t->log,
       .stats = &t->stats,
       .now = now_cb,
@@ -395,7 +403,7 @@ int wt_transport_new(const wt_transport_config *cfg, wt_transport **out) {
   wt_transport *t = calloc(1, sizeof(*t));
   if (!t) return WT_ERR_NOMEM;
   int rv = transport_init(t, cfg);
-  if (!rv) rv = wt_udp_open(&t->udp, cfg->bind_addr, cfg->port, cfg->reuse_port, &t->log);
+  if (!rv) rv = wt_udp_open(&t->udp, cfg->bind_addr, cfg->port, cfg->reuse_port, !cfg->no_udp_offload, &t->log);
   if (!rv) rv = setup_loop(t);
   if (rv) {
     wt_transport_free(t);
@@ -458,6 +466,9 @@ void wt_transport_get_stats(const wt_transport *t, wt_stats *out) {
   out->connections = wt_endpoint_conn_count(t->ep);
   out->handshakes = wt_endpoint_handshakes(t->ep);
   out->send_errors = t->udp.send_errors;
+  out->gso_sends = t->udp.gso_sends;
+  out->udp_gso = t->udp.gso;
+  out->udp_gro = t->udp.gro;
 }
 
 const uint8_t *wt_transport_cert_sha256(const wt_transport *t) {
@@ -509,10 +520,10 @@ static void read_packets(wt_transport *t) {
     t->stats.packets_received += (uint64_t)n;
     for (int i = 0; i < n; i++) {
       wt_rxpkt *p = &t->udp.rx[i];
-      wt_endpoint_on_packet(t->ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen,
-                            p->data, p->len, ts);
+      wt_endpoint_on_packet(t->ep, (const struct sockaddr *)p->to, p->tolen, (const struct sockaddr *)p->from,
+                            p->fromlen, p->data, p->len, ts);
     }
-    if (n < WT_RX_BATCH) return;
+    if (!t->udp.rx_full) return;
   }
 }
 
@@ -535,23 +546,48 @@ int wt_transport_process(wt_transport *t) {
   return 0;
 }
 
-int wt_transport_timeout_ms(wt_transport *t) {
-  if (!t) return -1;
+/* Nanoseconds until wt_transport_process must run: 0 while work is
+ * pending, UINT64_MAX with no timer. */
+static uint64_t wait_ns(wt_transport *t) {
   if (t->pending || wt_endpoint_wants_write(t->ep)) return 0;
   uint64_t exp = wt_endpoint_next_expiry(t->ep);
-  if (exp == WT_TIMER_NONE) return -1;
+  if (exp == WT_TIMER_NONE) return UINT64_MAX;
   uint64_t now = now_ns(t);
-  if (exp <= now) return 0;
-  uint64_t ms = (exp - now + 999999) / 1000000;
+  return exp <= now ? 0 : exp - now;
+}
+
+int wt_transport_timeout_ms(wt_transport *t) {
+  if (!t) return -1;
+  uint64_t ns = wait_ns(t);
+  if (ns == UINT64_MAX) return -1;
+  uint64_t ms = (ns + 999999) / 1000000;
   return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Waits for the socket, the stop event or the next timer. The timer is
+ * kept to the nanosecond where the kernel allows (epoll_pwait2): pacing
+ * timers are often well under a millisecond, and rounding them up to one
+ * would hold a fast sender back. */
+static int wait_events(wt_transport *t) {
+  struct epoll_event evs[4];
+  uint64_t ns = wait_ns(t);
+  if (ns > 60000000000ULL) ns = 60000000000ULL;
+#ifdef __NR_epoll_pwait2
+  if (!t->no_pwait2) {
+    struct timespec ts = {(time_t)(ns / 1000000000ULL), (long)(ns % 1000000000ULL)};
+    int n = epoll_pwait2(t->epfd, evs, 4, &ts, NULL);
+    if (n >= 0 || errno != ENOSYS) return n;
+    t->no_pwait2 = 1;
+  }
+#endif
+  return epoll_wait(t->epfd, evs, 4, (int)((ns + 999999) / 1000000));
 }
 
 int wt_transport_run(wt_transport *t) {
   if (!t) return WT_ERR_INVALID_ARGUMENT;
   t->stop = 0;
   while (!t->stop) {
-    struct epoll_event evs[4];
-    int n = epoll_wait(t->epfd, evs, 4, wt_transport_timeout_ms(t));
+    int n = wait_events(t);
     if (n < 0 && errno != EINTR) {
       WT_LOGE(&t->log, "epoll_wait: %s", strerror(errno));
       return WT_ERR_IO;

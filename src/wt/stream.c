@@ -72,7 +72,7 @@ void wt_stream_attach(wt_session *s, wt_stream *st) {
 static void discard_received(wt_stream *st) {
   size_t n = wt_buf_readable(&st->rbuf);
   wt_buf_free(&st->rbuf);
-  if (n && !st->detached) wt_h3conn_consumed(st->conn->h3, st->id, n);
+  if (n) wt_h3conn_consumed(st->conn->h3, st->id, n);
   if (n && st->session) wt_flow_on_consumed(st->session, n);
 }
 
@@ -190,6 +190,26 @@ ssize_t wt_stream_write(wt_stream *st, const void *data, size_t len, int fin) {
   return n;
 }
 
+int wt_stream_write_ref(wt_stream *st, const void *data, size_t len, int fin, wt_release_cb release, void *user_data) {
+  if (!st || !data || len == 0) return WT_ERR_INVALID_ARGUMENT;
+  int rv = writable_state(st);
+  if (rv) return rv;
+  /* All or nothing: the session's data limit (with pooling) must cover it. */
+  int short_credit = wt_flow_send_credit(st->session) < len;
+  ssize_t n = short_credit ? 0
+                           : wt_h3conn_write_ref(st->conn->h3, st->id, data, len, fin, st->conn->cfg.stream_send_buffer,
+                                                 release, user_data);
+  if (n < 0) return (int)n;
+  wt_flow_on_sent(st->session, (uint64_t)n, short_credit);
+  if (n == 0) {
+    st->want_writable = 1;
+    return WT_ERR_AGAIN;
+  }
+  if (fin) st->fin_sent = 1;
+  wt_conn_wake(st->conn);
+  return 0;
+}
+
 int wt_stream_close(wt_stream *st) {
   ssize_t n = wt_stream_write(st, NULL, 0, 1);
   if (n < 0) return (int)n;
@@ -203,7 +223,11 @@ ssize_t wt_stream_read(wt_stream *st, void *buf, size_t cap, int *fin) {
   if (!wt_stream_can_read(st)) return WT_ERR_STATE;
   if (st->recv_reset || st->recv_stopped) return WT_ERR_CLOSED;
   size_t n = wt_buf_read(&st->rbuf, buf, cap);
-  if (n && !st->detached) {
+  /* Credited even when QUIC has closed the stream already (its FIN came in
+   * and ours was acknowledged before the application read): the bytes
+   * still count against the connection's window, which would otherwise
+   * shrink with every such stream until the connection stalls. */
+  if (n) {
     wt_h3conn_consumed(st->conn->h3, st->id, n);
     wt_conn_wake(st->conn);
   }

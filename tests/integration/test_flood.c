@@ -287,7 +287,7 @@ static int flooder_open(flooder *f, int idx) {
   char addr[32];
   snprintf(addr, sizeof(addr), "127.0.0.%d", 2 + idx);
   f->log.level = WT_LOG_ERROR; /* refusals are expected by the thousand */
-  if (wt_udp_open(&f->udp, addr, 0, 0, &f->log)) return -1;
+  if (wt_udp_open(&f->udp, addr, 0, 0, 1, &f->log)) return -1;
   wt_endpoint_config ec = {.cid_len = 16,
                            .idle_timeout_ms = 5000,
                            .stream_window = 65536,
@@ -310,7 +310,7 @@ static void flooder_round(flooder *f, uint64_t ts, int keep_opening) {
   int n = wt_udp_recv(&f->udp);
   for (int i = 0; i < n; i++) {
     wt_rxpkt *p = &f->udp.rx[i];
-    wt_endpoint_on_packet(f->ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen, p->data,
+    wt_endpoint_on_packet(f->ep, (const struct sockaddr *)p->to, p->tolen, (const struct sockaddr *)p->from, p->fromlen, p->data,
                           p->len, ts);
   }
   wt_endpoint_on_timers(f->ep, ts);

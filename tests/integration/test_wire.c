@@ -243,8 +243,8 @@ static void pump_once(void) {
     int n = wt_udp_recv(&R.udp);
     for (int i = 0; i < n; i++) {
       wt_rxpkt *p = &R.udp.rx[i];
-      wt_endpoint_on_packet(R.ep, (struct sockaddr *)&p->to, p->tolen, (struct sockaddr *)&p->from, p->fromlen, p->data,
-                            p->len, now_ns());
+      wt_endpoint_on_packet(R.ep, (const struct sockaddr *)p->to, p->tolen, (const struct sockaddr *)p->from, p->fromlen,
+                            p->data, p->len, now_ns());
     }
     wt_endpoint_on_timers(R.ep, now_ns());
     wt_endpoint_write(R.ep, now_ns());
@@ -286,7 +286,7 @@ static void raw_connect(wt_transport *to_srv) {
   memset(&A, 0, sizeof(A));
   R.bidi_raw = keep;
   R.log.level = WT_LOG_ERROR;
-  if (wt_udp_open(&R.udp, "127.0.0.1", 0, 0, &R.log)) abort();
+  if (wt_udp_open(&R.udp, "127.0.0.1", 0, 0, 1, &R.log)) abort();
   wt_endpoint_config ec = {.cid_len = 16,
                            .idle_timeout_ms = 5000,
                            .stream_window = 65536,

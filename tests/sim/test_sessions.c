@@ -97,6 +97,7 @@ static void reset_tracked(void) {
 }
 
 static int ready_or_closed(void *ud) { return CC.ready || CC.closed; }
+static uint32_t client_conn_window; /* nonzero: the client's connection window */
 static int checks_done(void *ud) { return check_client_done(&CC); }
 static int both_closed(void *ud) { return CC.closed && ES.closes > 0; }
 
@@ -121,6 +122,10 @@ static int setup_links(uint64_t seed, const sim_link *c2s, const sim_link *s2c) 
   srv = sim_server(S, &c);
   wt_transport_config_init(&c);
   c.log_level = WT_LOG_ERROR;
+  if (client_conn_window) {
+    c.stream_window = client_conn_window / 2;
+    c.conn_window = client_conn_window;
+  }
   cli = sim_client(S, &c);
   if (!srv || !cli) return -1;
   wt_connect_options o;
@@ -475,6 +480,22 @@ static void both_sides_close_at_once(void) {
   teardown();
 }
 
+/* Echoes whose FIN arrives (and whose stream QUIC closes) before the
+ * application reads them must still give back connection-level credit:
+ * 300 KB through a 32 KiB client window only get through if every stream's
+ * bytes are credited, also those read after the stream closed. */
+static void connection_credit_comes_back_for_streams_read_after_closing(void) {
+  sim_link l = {.delay_ns = 2 * SIM_MS};
+  client_conn_window = 32 * 1024;
+  int rv = setup(31, &l);
+  client_conn_window = 0;
+  CHECK_EQ(rv, 0);
+  check_client_add_many(&CC, 300, 1000);
+  CHECK(sim_run(S, checks_done, NULL, 120000 * SIM_MS));
+  CHECK(!check_client_failed(&CC));
+  teardown();
+}
+
 int main(void) {
   setvbuf(stdout, NULL, _IONBF, 0);
   RUN(echo_in_simulated_time);
@@ -485,5 +506,6 @@ int main(void) {
   RUN(drain_then_close);
   RUN(datagrams_after_close);
   RUN(both_sides_close_at_once);
+  RUN(connection_credit_comes_back_for_streams_read_after_closing);
   return TEST_REPORT();
 }

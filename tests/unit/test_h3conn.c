@@ -103,7 +103,7 @@ static void h_credit(void *ctx, int bidi) {}
 
 static size_t io_reserve(void *ctx, int64_t sid, size_t want, size_t limit) { return want; }
 
-static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
+static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve, NULL};
 static void h_req_writable(void *ctx, int64_t sid) {}
 
 static const wt_h3_handler H = {.on_settings = h_settings,

@@ -420,6 +420,81 @@ static void peeked_pointers_stay_valid_until_acked(void) {
   wt_sendq_free(&s.q);
 }
 
+/* ------------------------------------------------------------------------ */
+/* Referenced (zero-copy) chunks                                            */
+
+typedef struct rel {
+  int calls;
+  const void *data;
+  size_t len;
+} rel;
+
+static void on_release(void *ud, const void *data, size_t len) {
+  rel *r = ud;
+  r->calls++;
+  r->data = data;
+  r->len = len;
+}
+
+static void reference_is_peeked_in_place_and_released_on_ack(void) {
+  static uint8_t block[10000];
+  wt_sendq q;
+  rel r = {0};
+  wt_sendq_init(&q);
+  CHECK_EQ(append_pattern(&q, 100), 0); /* a copied chunk first, partly filled */
+  CHECK_EQ(wt_sendq_append_ref(&q, block, sizeof(block), on_release, &r), 0);
+  CHECK_EQ(append_pattern(&q, 10), 0); /* never appended into the reference */
+  CHECK_EQ(q.end, 10110);
+  const uint8_t *base[4];
+  size_t len[4];
+  CHECK_EQ(wt_sendq_peek(&q, base, len, 4), 3);
+  CHECK(base[1] == block && len[1] == sizeof(block));
+  wt_sendq_advance(&q, 10110);
+  wt_sendq_ack(&q, 0, 5000);
+  CHECK_EQ(r.calls, 0);
+  /* The partly filled copy before it is not the tail: freed once acked,
+   * so the reference behind it is not held up. */
+  wt_sendq_ack(&q, 5000, 5100);
+  CHECK_EQ(r.calls, 1);
+  CHECK(r.data == block && r.len == sizeof(block));
+  wt_sendq_ack(&q, 10100, 10);
+  CHECK(q.head == NULL);
+  CHECK_EQ(r.calls, 1);
+  wt_sendq_free(&q);
+}
+
+static void truncated_reference_is_released_once(void) {
+  static uint8_t a[3000], b[3000];
+  wt_sendq q;
+  rel ra = {0}, rb = {0};
+  wt_sendq_init(&q);
+  CHECK_EQ(wt_sendq_append_ref(&q, a, sizeof(a), on_release, &ra), 0);
+  CHECK_EQ(wt_sendq_append_ref(&q, b, sizeof(b), on_release, &rb), 0);
+  wt_sendq_advance(&q, 1000);
+  wt_sendq_truncate(&q, 0); /* keeps what was sent: 1000 bytes of `a` */
+  CHECK_EQ(rb.calls, 1);
+  CHECK(rb.data == b && rb.len == sizeof(b));
+  CHECK_EQ(ra.calls, 0);
+  CHECK_EQ(q.end, 1000);
+  CHECK_EQ(append_pattern(&q, 10), 0); /* goes to a new chunk, not into `a` */
+  CHECK(q.tail->ref == NULL);
+  wt_sendq_free(&q);
+  CHECK_EQ(ra.calls, 1);
+  CHECK(ra.data == a && ra.len == sizeof(a)); /* the original length */
+  CHECK_EQ(rb.calls, 1);
+}
+
+static void reference_without_callback_is_allowed(void) {
+  static uint8_t a[100];
+  wt_sendq q;
+  wt_sendq_init(&q);
+  CHECK_EQ(wt_sendq_append_ref(&q, a, sizeof(a), NULL, NULL), 0);
+  wt_sendq_advance(&q, 100);
+  wt_sendq_ack(&q, 0, 100);
+  CHECK(q.head == NULL);
+  wt_sendq_free(&q);
+}
+
 int main(void) {
   RUN(empty_queue_holds_nothing);
   RUN(small_appends_share_one_chunk);
@@ -439,5 +514,8 @@ int main(void) {
   RUN(truncate_above_sent_leaves_bytes_to_send);
   RUN(truncate_at_a_chunk_boundary_keeps_the_cursor_usable);
   RUN(truncate_to_nothing_empties_the_queue);
+  RUN(reference_is_peeked_in_place_and_released_on_ack);
+  RUN(truncated_reference_is_released_once);
+  RUN(reference_without_callback_is_allowed);
   return TEST_REPORT();
 }

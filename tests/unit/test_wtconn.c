@@ -249,7 +249,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .session_max_streams_bidi = pool_max_streams,
                           .session_max_streams_uni = pool_max_streams,
                           .router = i ? routes : NULL};
-    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve};
+    wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve, NULL};
     wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake, x_admit, NULL};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
