@@ -790,7 +790,7 @@ static void datagram_send_queue_policies(void) {
     dgram_seen = 0;
     int accepted = 0;
     for (int i = 0; i < 20; i++) { /* no processing in between: the queue fills */
-      uint8_t b[8];
+      uint8_t b[8] = {0};
       memcpy(b, &i, sizeof(i));
       if (wt_session_send_datagram(CL.s, b, 8) == 0) accepted++;
     }
