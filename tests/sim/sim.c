@@ -212,3 +212,10 @@ int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {
   }
   return done ? done(ud) : 1;
 }
+
+void sim_advance(sim *s, uint64_t ns) {
+  uint64_t end = s->now + ns;
+  sim_run(s, NULL, NULL, ns);
+  if (s->now < end) s->now = end;
+  process_all(s);
+}

@@ -52,6 +52,10 @@ uint64_t sim_now(const sim *s);
  * just runs for up to `max_ns` and returns 1. */
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns);
 
+/* Runs for exactly `ns` of virtual time: the clock ends `ns` later even if
+ * nothing was due (sim_run stops at the last event). */
+void sim_advance(sim *s, uint64_t ns);
+
 /* Per-direction counters: 0 client-to-server, 1 server-to-client. */
 sim_stats sim_get_stats(const sim *s, int dir);
 
