@@ -316,6 +316,26 @@ static int parse(int argc, char **argv, options *o) {
 
 static int server_saw_close(const server_app *a, const client_app *c) { return a->closes > 0 && c->closed; }
 
+/* A progress line, so that a stall shows where it happened. */
+static void progress(const world *w, const server_app *a, const client_app *c, double t) {
+  wt_stats ss, cs;
+  relay_stats rs = {0};
+  uint64_t got = 0, written = 0;
+  wt_transport_get_stats(w->srv, &ss);
+  wt_transport_get_stats(w->cli, &cs);
+  if (w->rl) relay_get_stats(w->rl, &rs);
+  for (int i = 0; i < a->nstreams; i++)
+    got += a->streams[i].got;
+  for (int i = 0; i < NSTREAMS; i++)
+    written += c->src[i].generated - (c->src[i].len - c->src[i].off);
+  fprintf(stderr,
+          "progress: t=%.1f written=%llu received=%llu client_pkts_tx=%llu rx=%llu server_pkts_tx=%llu rx=%llu "
+          "relay_held=%zu\n",
+          t, (unsigned long long)written, (unsigned long long)got, (unsigned long long)cs.packets_sent,
+          (unsigned long long)cs.packets_received, (unsigned long long)ss.packets_sent,
+          (unsigned long long)ss.packets_received, rs.held);
+}
+
 int main(int argc, char **argv) {
   options o;
   if (parse(argc, argv, &o)) return 2;
@@ -347,13 +367,17 @@ int main(int argc, char **argv) {
     fprintf(stderr, "no session through the relay\n");
     return 1;
   }
-  double tstart = now_s(), next_dgram = tstart, tdone = 0;
+  double tstart = now_s(), next_dgram = tstart, tdone = 0, next_progress = tstart + 5;
   /* Streams run; datagrams go every 2 ms until the streams are done (and
    * at least 1000 were sent); stragglers get a second to arrive. */
   while (now_s() < deadline && !ca.closed) {
     if (step(&w)) return 1;
     double t = now_s();
     if (!tdone && sa.finished == NSTREAMS) tdone = t;
+    if (t >= next_progress) {
+      progress(&w, &sa, &ca, t - tstart);
+      next_progress += 5;
+    }
     int sending = !tdone || ca.dgrams_sent + ca.dgram_refused < 1000;
     if (sending && t >= next_dgram) {
       send_datagram(&ca);
@@ -375,7 +399,9 @@ int main(int argc, char **argv) {
          w.rl ? imp.loss : 0, w.rl ? imp.delay_ms : 0, w.rl ? imp.reorder : 0, w.rl ? imp.duplicate : 0,
          (unsigned long long)rs.to_server.dropped, (unsigned long long)rs.to_client.dropped,
          (unsigned long long)rs.to_server.reordered, (unsigned long long)rs.to_client.reordered);
-  if (!tdone) fprintf(stderr, "transfer not finished within %.0f s (%d of %d streams)\n", o.timeout_s, sa.finished, NSTREAMS);
+  if (!tdone)
+    fprintf(stderr, "transfer not finished (%d of %d streams): %s\n", sa.finished, NSTREAMS,
+            ca.closed ? "the session closed" : "timed out");
   if (ca.s) {
     wt_session_close(ca.s, 0, "done", 4);
     double end = now_s() + 5;
