@@ -17,23 +17,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "relay.h"
+#include "testloop.h"
 #include "webtransport.h"
 
 #define NSTREAMS 4
 #define CHUNK 65536
 #define DGRAM_SIZE 200
 #define DGRAM_INTERVAL_S 0.002
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- server: hashes what each stream delivers ---- */
 
@@ -219,58 +212,33 @@ static void send_datagram(client_app *c) {
 typedef struct world {
   wt_transport *srv, *cli;
   relay *rl; /* NULL with --direct */
-  int ep;
+  testloop loop;
 } world;
 
-static int min_timeout(int a, int b) { return a < 0 ? b : b < 0 ? a : a < b ? a : b; }
-
 static int step(world *w) {
-  int t = min_timeout(wt_transport_timeout_ms(w->srv), wt_transport_timeout_ms(w->cli));
-  if (w->rl) t = min_timeout(t, relay_timeout_ms(w->rl));
-  if (t < 0 || t > 2) t = 2; /* datagrams go out every 2 ms */
-  struct epoll_event evs[3];
-  epoll_wait(w->ep, evs, 3, t);
-  if (w->rl && relay_process(w->rl)) return -1;
-  if (wt_transport_process(w->srv) || wt_transport_process(w->cli)) return -1;
-  return 0;
+  /* At most 2 ms: datagrams go out every 2 ms. */
+  if (testloop_step(&w->loop, w->rl ? relay_timeout_ms(w->rl) : -1, 2)) return -1;
+  return w->rl ? relay_process(w->rl) : 0;
 }
 
 static int world_open(world *w, server_app *sa, int direct, uint64_t seed, const relay_impair *imp) {
-  wt_transport_config c;
-  wt_transport_config_init(&c);
-  c.server = 1;
-  c.bind_addr = "127.0.0.1";
-  c.on_request = srv_request;
-  c.on_event = srv_event;
-  c.event_user_data = sa;
-  c.log_level = WT_LOG_WARN;
-  if (wt_transport_new(&c, &w->srv)) return -1;
-  wt_transport_config_init(&c);
-  c.bind_addr = "127.0.0.1";
-  c.log_level = WT_LOG_WARN;
-  if (wt_transport_new(&c, &w->cli)) return -1;
   w->rl = NULL;
-  if (!direct) {
-    relay_config rc = {.upstream_addr = "127.0.0.1",
-                       .upstream_port = wt_transport_port(w->srv),
-                       .seed = seed,
-                       .to_server = *imp,
-                       .to_client = *imp};
-    if (relay_new(&rc, &w->rl)) return -1;
-  }
-  w->ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(w->ep, EPOLL_CTL_ADD, wt_transport_fd(w->srv), &ev);
-  epoll_ctl(w->ep, EPOLL_CTL_ADD, wt_transport_fd(w->cli), &ev);
-  if (w->rl) epoll_ctl(w->ep, EPOLL_CTL_ADD, relay_fd(w->rl), &ev);
-  return 0;
+  if (testloop_init(&w->loop) || testloop_pair(&w->loop, srv_request, NULL, srv_event, sa, &w->srv, &w->cli))
+    return -1;
+  if (direct) return 0;
+  relay_config rc = {.upstream_addr = "127.0.0.1",
+                     .upstream_port = wt_transport_port(w->srv),
+                     .seed = seed,
+                     .to_server = *imp,
+                     .to_client = *imp};
+  return relay_new(&rc, &w->rl) || testloop_add_fd(&w->loop, relay_fd(w->rl)) ? -1 : 0;
 }
 
 static void world_close(world *w) {
   wt_transport_free(w->cli);
   wt_transport_free(w->srv);
   relay_free(w->rl);
-  close(w->ep);
+  testloop_close(&w->loop);
 }
 
 /* Each sender's digest and length must match exactly one sink's. */
@@ -353,26 +321,23 @@ int main(int argc, char **argv) {
   char url[96];
   snprintf(url, sizeof(url), "https://127.0.0.1:%u/sink", w.rl ? relay_port(w.rl) : wt_transport_port(w.srv));
   wt_connect_options co;
-  wt_connect_options_init(&co);
-  co.verify = WT_VERIFY_HASHES;
-  co.cert_hashes = (const uint8_t(*)[32])wt_transport_cert_sha256(w.srv);
-  co.ncert_hashes = 1;
+  testloop_pin(&co, w.srv);
   co.on_event = cli_event;
   co.user_data = &ca;
-  double t0 = now_s(), deadline = t0 + o.timeout_s;
+  double t0 = testloop_now_s(), deadline = t0 + o.timeout_s;
   if (wt_session_connect(w.cli, url, &co, &ca.s)) return 1;
-  while (!ca.ready && !ca.closed && now_s() < deadline)
+  while (!ca.ready && !ca.closed && testloop_now_s() < deadline)
     if (step(&w)) return 1;
   if (!ca.ready || start_streams(&ca, (o.mib << 20) / NSTREAMS)) {
     fprintf(stderr, "no session through the relay\n");
     return 1;
   }
-  double tstart = now_s(), next_dgram = tstart, tdone = 0, next_progress = tstart + 5;
+  double tstart = testloop_now_s(), next_dgram = tstart, tdone = 0, next_progress = tstart + 5;
   /* Streams run; datagrams go every 2 ms until the streams are done (and
    * at least 1000 were sent); stragglers get a second to arrive. */
-  while (now_s() < deadline && !ca.closed) {
+  while (testloop_now_s() < deadline && !ca.closed) {
     if (step(&w)) return 1;
-    double t = now_s();
+    double t = testloop_now_s();
     if (!tdone && sa.finished == NSTREAMS) tdone = t;
     if (t >= next_progress) {
       progress(&w, &sa, &ca, t - tstart);
@@ -386,7 +351,7 @@ int main(int argc, char **argv) {
     if (tdone && !sending && (sa.dgrams == ca.dgrams_sent || t > tdone + 1.0)) break;
   }
   int ok = tdone > 0 && verify(&ca, &sa);
-  double secs = (tdone ? tdone : now_s()) - tstart;
+  double secs = (tdone ? tdone : testloop_now_s()) - tstart;
   relay_stats rs = {0};
   if (w.rl) relay_get_stats(w.rl, &rs);
   printf("relay-result: ok=%d mode=%s bytes=%llu streams=%d seconds=%.2f mbit_s=%.1f datagrams_sent=%llu "
@@ -404,8 +369,8 @@ int main(int argc, char **argv) {
             ca.closed ? "the session closed" : "timed out");
   if (ca.s) {
     wt_session_close(ca.s, 0, "done", 4);
-    double end = now_s() + 5;
-    while (!server_saw_close(&sa, &ca) && now_s() < end)
+    double end = testloop_now_s() + 5;
+    while (!server_saw_close(&sa, &ca) && testloop_now_s() < end)
       if (step(&w)) break;
   }
   world_close(&w);

@@ -32,21 +32,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "testapp.h"
+#include "testloop.h"
 #include "webtransport.h"
 
 #define ECHO_BYTES 4096
 #define DGRAMS 4
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 /* ---- memory ---- */
 
@@ -140,7 +133,7 @@ static void slot_read(slot *k) {
       k->t->completed++;
       /* Held between half and one and a half times hold_s, spread so that
        * closes do not come in waves. */
-      k->close_at = now_s() + k->hold_s * (0.5 + (double)(k->gen % 11) / 10.0);
+      k->close_at = testloop_now_s() + k->hold_s * (0.5 + (double)(k->gen % 11) / 10.0);
       return;
     }
     if (n == 0) return;
@@ -212,7 +205,7 @@ static int parse(int argc, char **argv, options *o) {
 
 typedef struct world {
   wt_transport *srv, *cli;
-  int ep;
+  testloop loop;
   echo_server es;
   char url[96];
   wt_connect_options co;
@@ -223,25 +216,11 @@ typedef struct world {
 } world;
 
 static int world_open(world *w, int nslots, double hold_s) {
-  wt_transport_config c;
-  wt_transport_config_init(&c);
-  c.server = 1;
-  c.bind_addr = "127.0.0.1";
-  c.on_request = echo_server_request;
-  c.request_user_data = &w->es;
-  c.on_event = echo_server_event;
-  c.event_user_data = &w->es;
-  c.log_level = WT_LOG_WARN;
-  if (wt_transport_new(&c, &w->srv)) return -1;
-  wt_transport_config_init(&c);
-  c.bind_addr = "127.0.0.1";
-  c.log_level = WT_LOG_WARN;
-  if (wt_transport_new(&c, &w->cli)) return -1;
+  if (testloop_init(&w->loop) ||
+      testloop_pair(&w->loop, echo_server_request, &w->es, echo_server_event, &w->es, &w->srv, &w->cli))
+    return -1;
   snprintf(w->url, sizeof(w->url), "https://127.0.0.1:%u/echo", wt_transport_port(w->srv));
-  wt_connect_options_init(&w->co);
-  w->co.verify = WT_VERIFY_HASHES;
-  w->co.cert_hashes = (const uint8_t(*)[32])wt_transport_cert_sha256(w->srv);
-  w->co.ncert_hashes = 1;
+  testloop_pin(&w->co, w->srv);
   w->co.on_event = slot_event;
   w->slots = calloc((size_t)nslots, sizeof(*w->slots));
   if (!w->slots) return -1;
@@ -250,29 +229,17 @@ static int world_open(world *w, int nslots, double hold_s) {
     w->slots[i].t = &w->t;
     w->slots[i].hold_s = hold_s;
   }
-  w->ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(w->ep, EPOLL_CTL_ADD, wt_transport_fd(w->srv), &ev);
-  epoll_ctl(w->ep, EPOLL_CTL_ADD, wt_transport_fd(w->cli), &ev);
   return 0;
 }
 
 static void world_close(world *w) {
   wt_transport_free(w->cli);
   wt_transport_free(w->srv);
-  close(w->ep);
+  testloop_close(&w->loop);
   free(w->slots);
 }
 
-static void step(world *w) {
-  int a = wt_transport_timeout_ms(w->srv), b = wt_transport_timeout_ms(w->cli);
-  int t = a < 0 ? b : b < 0 ? a : a < b ? a : b;
-  if (t < 0 || t > 10) t = 10;
-  struct epoll_event evs[2];
-  epoll_wait(w->ep, evs, 2, t);
-  wt_transport_process(w->srv);
-  wt_transport_process(w->cli);
-}
+static void step(world *w) { testloop_step(&w->loop, -1, 10); }
 
 static uint64_t connections(const world *w) {
   wt_stats ss, cs;
@@ -319,7 +286,7 @@ static void start_idle(world *w) {
 
 /* Closes the sessions whose hold is over (all of them if `all`). */
 static void close_due(world *w, int all) {
-  double now = now_s();
+  double now = testloop_now_s();
   for (int i = 0; i < w->nslots; i++) {
     slot *k = &w->slots[i];
     if (k->s && k->close_at > 0 && (all || now >= k->close_at)) {
@@ -351,8 +318,8 @@ typedef struct quiet {
 
 /* Runs sessions until `until`, sampling every o->sample_s. */
 static void churn(world *w, const options *o, double t0, double until) {
-  double next = now_s();
-  for (double now = next; now < until; now = now_s()) {
+  double next = testloop_now_s();
+  for (double now = next; now < until; now = testloop_now_s()) {
     start_idle(w);
     close_due(w, 0);
     step(w);
@@ -366,8 +333,8 @@ static void churn(world *w, const options *o, double t0, double until) {
 /* Lets running sessions finish and every connection end (closing periods
  * included). Returns 0, or -1 if that takes longer than 60 s. */
 static int quiesce(world *w) {
-  double end = now_s() + 60;
-  while ((live(w) || connections(w)) && now_s() < end) {
+  double end = testloop_now_s() + 60;
+  while ((live(w) || connections(w)) && testloop_now_s() < end) {
     close_due(w, 1);
     step(w);
   }
@@ -444,10 +411,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "soak: setup failed\n");
     return 1;
   }
-  double t0 = now_s(), end = t0 + o.seconds;
+  double t0 = testloop_now_s(), end = t0 + o.seconds;
   printf("soak: %d session slots for %.0f s in rounds of %.1f s\n", o.sessions, o.seconds, o.round_s);
-  while (now_s() < end && nq < cap) {
-    churn(&w, &o, t0, now_s() + o.round_s);
+  while (testloop_now_s() < end && nq < cap) {
+    churn(&w, &o, t0, testloop_now_s() + o.round_s);
     if (quiesce(&w)) {
       stuck = 1;
       break;

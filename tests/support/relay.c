@@ -9,6 +9,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,23 +73,16 @@ static uint64_t next_rand(uint64_t *s) {
 
 static double coin(uint64_t *s) { return (double)(next_rand(s) >> 11) * 0x1.0p-53; }
 
+/* A numeric address and port (no name lookups: tests stay on loopback). */
 static int parse_addr(const char *addr, uint16_t port, struct sockaddr_storage *ss, socklen_t *len) {
-  memset(ss, 0, sizeof(*ss));
-  struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-  if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-    s4->sin_family = AF_INET;
-    s4->sin_port = htons(port);
-    *len = sizeof(*s4);
-    return 0;
-  }
-  if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-    s6->sin6_family = AF_INET6;
-    s6->sin6_port = htons(port);
-    *len = sizeof(*s6);
-    return 0;
-  }
-  return -1;
+  struct addrinfo hints = {.ai_socktype = SOCK_DGRAM, .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV}, *res;
+  char service[8];
+  snprintf(service, sizeof(service), "%u", port);
+  if (!addr || getaddrinfo(addr, service, &hints, &res)) return -1;
+  memcpy(ss, res->ai_addr, res->ai_addrlen);
+  *len = res->ai_addrlen;
+  freeaddrinfo(res);
+  return 0;
 }
 
 /* A non-blocking UDP socket with big buffers (so the relay itself does not
