@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs, with apt-get, what a fresh Debian bookworm needs
 # to build libwebtransport and run its tests. Only missing packages are
-# installed. --browser adds what the browser tests need.
+# installed (nftables, iproute2 and valgrind are for tests). --browser adds
+# what the browser tests need.
 set -euo pipefail
-pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates)
+pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates
+  nftables iproute2 valgrind)
 if [ "${1:-}" = "--browser" ]; then
   pkgs+=(chromium firefox-esr python3 openssl)
 fi

@@ -801,11 +801,42 @@ static ngtcp2_ssize write_stream(wctx *w, qstream *s) {
   return n;
 }
 
+/* ngtcp2 0.12.1 counts a packet that carries only DATAGRAM frames as in
+ * flight but arms no probe timeout for it (fixed upstream in 0.14, "Make
+ * DATAGRAM PTO-eliciting"). If such packets fill the congestion window and
+ * the ACKs for them are lost, nothing may be sent any more and no timer
+ * asks for a probe: the connection is silent until the idle timeout. Two
+ * guards, which cost nothing unless the window is the limit:
+ *  - datagrams use at most half the congestion window (one packet at a
+ *    time when nothing is in flight), so room for one more packet is left
+ *    even after a loss halves the window;
+ *  - while bytes are in flight and no loss-detection timer is armed, a
+ *    keep-alive PING is due one PTO after the last packet; it fits in that
+ *    room, and the peer's ACK of it carries every range we have not yet
+ *    seen acknowledged, which settles what was in flight. */
+static int datagram_may_go(wt_qconn *q) {
+  ngtcp2_conn_stat st;
+  ngtcp2_conn_get_conn_stat(q->conn, &st);
+  uint64_t pkt = ngtcp2_conn_get_max_tx_udp_payload_size(q->conn);
+  return st.bytes_in_flight == 0 || st.bytes_in_flight + 2 * pkt <= st.cwnd;
+}
+
+static void stall_guard(wt_qconn *q) {
+  ngtcp2_conn_stat st;
+  ngtcp2_conn_get_conn_stat(q->conn, &st);
+  int exposed = st.bytes_in_flight > 0 && st.loss_detection_timer == UINT64_MAX;
+  if (exposed != q->dgram_keepalive) {
+    ngtcp2_conn_set_keep_alive_timeout(q->conn, exposed ? ngtcp2_conn_get_pto(q->conn) : 0);
+    q->dgram_keepalive = exposed;
+  }
+}
+
 /* One step of the packet loop: returns >0 for a finished packet, 0 when
  * nothing more can be sent, WRITE_MORE to keep filling, or an error. */
 static ngtcp2_ssize write_step(wctx *w, int *dgram_turn) {
   wt_qconn *q = w->q;
   dq_expire(q, w->ts);
+  if (q->dq_len && *dgram_turn && !datagram_may_go(q)) *dgram_turn = 0;
   if (q->dq_len && *dgram_turn) {
     int accepted = 0;
     ngtcp2_ssize n = write_datagram(w, &accepted);
@@ -846,6 +877,7 @@ void wt_qconn_write(wt_qconn *q, uint64_t ts) {
    * which holds a handshake's second flight back by ~20 ms. Handshake
    * flights are small and amplification-limited, so pace only after. */
   if (ngtcp2_conn_get_handshake_completed(q->conn)) ngtcp2_conn_update_pkt_tx_time(q->conn, ts);
+  stall_guard(q);
 }
 
 /* ------------------------------------------------------------------------ */

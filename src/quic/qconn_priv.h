@@ -71,6 +71,7 @@ struct wt_qconn {
   qstream *ready_head, *ready_tail;
   qdgram *dq;
   size_t dq_head, dq_len, dq_bytes;
+  int dgram_keepalive; /* keep-alive armed by stall_guard (qconn.c) */
   wt_qconn *write_next; /* endpoint's write list */
   wt_qconn *proc_next;  /* endpoint's list of connections being processed */
   int in_write_list;

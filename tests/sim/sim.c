@@ -219,12 +219,6 @@ static uint64_t next_event(sim *s) {
   return next;
 }
 
-void sim_sleep(sim *s, uint64_t ns) {
-  uint64_t end = s->now + ns;
-  sim_run(s, NULL, NULL, ns);
-  if (s->now < end) s->now = end;
-}
-
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {
   uint64_t end = s->now + max_ns;
   int spins = 0;
@@ -249,4 +243,11 @@ int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns) {
     process_all(s);
   }
   return done ? done(ud) : 1;
+}
+
+void sim_advance(sim *s, uint64_t ns) {
+  uint64_t end = s->now + ns;
+  sim_run(s, NULL, NULL, ns);
+  if (s->now < end) s->now = end;
+  process_all(s);
 }

@@ -53,8 +53,8 @@ uint64_t sim_now(const sim *s);
 int sim_run(sim *s, int (*done)(void *ud), void *ud, uint64_t max_ns);
 
 /* Runs for exactly `ns` of virtual time: the clock ends `ns` later even if
- * nothing happened (sim_run stops early when all is quiet). */
-void sim_sleep(sim *s, uint64_t ns);
+ * nothing was due (sim_run stops at the last event). */
+void sim_advance(sim *s, uint64_t ns);
 
 /* Per-direction counters: 0 client-to-server, 1 server-to-client. */
 sim_stats sim_get_stats(const sim *s, int dir);

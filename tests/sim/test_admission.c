@@ -285,7 +285,7 @@ static void connection_rate_is_limited_per_address(void) {
   printf("  refused client was told: %s\n", CC[2].detail);
   CHECK(strstr(srv_log, "over the connection rate") != NULL);
   /* A second later the address has a token again. */
-  sim_sleep(S, 1000 * SIM_MS);
+  sim_advance(S, 1000 * SIM_MS);
   open_session(3);
   CHECK(CC[3].ready);
   teardown();
@@ -334,7 +334,7 @@ static void request_rate_is_limited_per_address_with_429(void) {
   CHECK_EQ(st.requests_rate_limited, 1);
   CHECK_EQ(st.sessions_accepted, 1);
   CHECK(strstr(srv_log, "429") != NULL);
-  sim_sleep(S, 1000 * SIM_MS);
+  sim_advance(S, 1000 * SIM_MS);
   open_session(2);
   CHECK(CC[2].ready);
   teardown();
