@@ -349,6 +349,11 @@ static int control_frame_allowed(wt_h3conn *c, h3s *s) {
     wt_h3conn_fail(c, H3_MISSING_SETTINGS, "control stream does not start with SETTINGS");
     return -1;
   }
+  if (t == H3_FRAME_WT_STREAM) {
+    /* The signal belongs at the start of a bidi stream only (draft §4.3). */
+    wt_h3conn_fail(c, H3_FRAME_ERROR, "WT_STREAM signal on the control stream");
+    return -1;
+  }
   if (t == H3_FRAME_DATA || t == H3_FRAME_HEADERS || t == H3_FRAME_PUSH_PROMISE || wt_frame_is_h2_reserved(t) ||
       (t == H3_FRAME_MAX_PUSH_ID && !c->cfg.is_server)) {
     wt_h3conn_fail(c, H3_FRAME_UNEXPECTED, "frame not allowed on the control stream");

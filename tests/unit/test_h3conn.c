@@ -229,6 +229,10 @@ static void control_stream_errors(void) {
   feed_hex(2, "0d 01 05 0d 01 04", 0); /* MAX_PUSH_ID decreasing */
   EXPECT_CLOSE(H3_ID_ERROR);
   setup(1);
+  peer_control_ok();
+  feed_hex(2, "40 41 00", 0); /* WT_STREAM signal as a control frame */
+  EXPECT_CLOSE(H3_FRAME_ERROR);
+  setup(1);
   feed_hex(2, "00 04 4400", 0); /* SETTINGS frame over our bound (1024 bytes) is fine, 4 KiB is not */
   CHECK(!R.closed);
 }
