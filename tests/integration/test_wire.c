@@ -45,7 +45,11 @@ typedef struct raw {
   const char *bidi_hex; /* bytes on a new bidi stream */
   const char *dgram_hex;
   wt_buf bidi_raw; /* used instead of bidi_hex when not empty */
+  int bidi_fin;    /* FIN after the bidi bytes */
   int no_control;  /* open no control stream at first (SETTINGS come later) */
+  int ctl_end;     /* end our control stream: 1 with a FIN, 2 with a reset */
+  const char *more_uni[4]; /* further uni streams, opened after the control stream */
+  int more_uni_fin;        /* FIN on each of them */
   int sent;
   /* what came back */
   int closed;
@@ -168,9 +172,15 @@ static void send_dgram_hex(const char *hex) {
 
 /* Our own control stream first, so only the bytes under test are wrong. */
 static void on_ready(void *app) {
-  if (!R.no_control) send_hex(0, R.uni_hex ? R.uni_hex : CTL_PLAIN, 0);
-  if (R.bidi_hex) send_hex(1, R.bidi_hex, 0);
-  if (R.bidi_raw.len) write_to(open_stream(1), R.bidi_raw.data, R.bidi_raw.len, 0);
+  if (!R.no_control) {
+    int64_t ctl = send_hex(0, R.uni_hex ? R.uni_hex : CTL_PLAIN, R.ctl_end == 1);
+    /* after its bytes arrived: a reset of a stream not yet seen is no error */
+    if (R.ctl_end == 2) wt_qconn_stream_reset(R.q, ctl, H3_NO_ERROR, UINT64_MAX);
+  }
+  for (int i = 0; i < 4 && R.more_uni[i]; i++)
+    send_hex(0, R.more_uni[i], R.more_uni_fin);
+  if (R.bidi_hex) send_hex(1, R.bidi_hex, R.bidi_fin);
+  if (R.bidi_raw.len) write_to(open_stream(1), R.bidi_raw.data, R.bidi_raw.len, R.bidi_fin);
   if (R.dgram_hex) send_dgram_hex(R.dgram_hex);
   R.sent = 1;
 }
@@ -303,13 +313,9 @@ static uint64_t reset_code(int64_t sid) {
   return NO_RESET;
 }
 
-/* Runs one case and returns the HTTP/3 code the server closed with (or
- * reset a stream with). */
-static uint64_t server_answer(const char *uni, const char *bidi, const char *dgram) {
-  raw_connect(srv);
-  R.uni_hex = uni;
-  R.bidi_hex = bidi;
-  R.dgram_hex = dgram;
+/* Runs the case set up in R after raw_connect and returns the HTTP/3 code
+ * the server closed the connection with (or reset a stream with). */
+static uint64_t answer(void) {
   PUMP_UNTIL(R.closed || R.nresets);
   uint64_t code = 0;
   const char *p = strstr(R.detail, "application error 0x");
@@ -321,6 +327,16 @@ static uint64_t server_answer(const char *uni, const char *bidi, const char *dgr
   raw_free();
   wt_buf_free(&R.bidi_raw);
   return code;
+}
+
+/* One case against srv: our control stream (NULL: CTL_PLAIN), bytes on a
+ * bidi stream and a datagram (NULL: none). */
+static uint64_t server_answer(const char *uni, const char *bidi, const char *dgram) {
+  raw_connect(srv);
+  R.uni_hex = uni;
+  R.bidi_hex = bidi;
+  R.dgram_hex = dgram;
+  return answer();
 }
 
 /* ------------------------------------------------------------------------ */
@@ -502,6 +518,210 @@ static void plain_get_is_answered_405(void) {
   CHECK_EQ(response_status(0), 405);
   CHECK(!R.closed);
   CHECK_EQ(A.ready, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* RFC 9114 / 9204 / 9297 conformance (docs/conformance.md lists each rule) */
+
+/* Frames that belong on request streams, or to HTTP/2, on the control
+ * stream (RFC 9114 §7.2.1, §7.2.2, §7.2.5, §7.2.8). */
+static void wrong_frames_on_the_control_stream(void) {
+  static const char *const frames[] = {"00 01 61", "01 01 00", "05 02 00 00", "02 00", "06 00", "08 00", "09 00"};
+  for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+    char ctl[64];
+    snprintf(ctl, sizeof(ctl), "%s %s", CTL_PLAIN, frames[i]);
+    CHECK_EQ(server_answer(ctl, NULL, NULL), H3_FRAME_UNEXPECTED);
+  }
+}
+
+/* Control-stream frames, PUSH_PROMISE from a client and HTTP/2 frames on a
+ * request stream (RFC 9114 §7.2.3-§7.2.8). */
+static void wrong_frames_on_a_request_stream(void) {
+  static const char *const frames[] = {"04 00",       "07 01 00", "0d 01 00", "03 01 00", "05 02 00 00",
+                                       "02 00",       "06 00",    "08 00",    "09 00"};
+  for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+    CHECK_EQ(server_answer(NULL, frames[i], NULL), H3_FRAME_UNEXPECTED);
+}
+
+static void control_stream_frame_errors(void) {
+  /* GOAWAY longer than its one varint (RFC 9114 §7.1); CANCEL_PUSH for a
+   * push never promised (§7.2.3). */
+  CHECK_EQ(server_answer(CTL_PLAIN " 07 02 00 00", NULL, NULL), H3_FRAME_ERROR);
+  CHECK_EQ(server_answer(CTL_PLAIN " 03 01 00", NULL, NULL), H3_ID_ERROR);
+  /* SETTINGS cut inside a setting, an HTTP/2 setting, a duplicate
+   * (RFC 9114 §7.2.4, §7.2.4.1). */
+  CHECK_EQ(server_answer("00 04 01 33", NULL, NULL), H3_FRAME_ERROR);
+  CHECK_EQ(server_answer("00 04 02 02 00", NULL, NULL), H3_SETTINGS_ERROR);
+  CHECK_EQ(server_answer("00 04 04 33 01 33 01", NULL, NULL), H3_SETTINGS_ERROR);
+}
+
+/* RFC 9114 §6.2.1, RFC 9204 §4.2: closing a critical stream, by FIN or by
+ * reset, is a connection error. */
+static void closed_critical_streams(void) {
+  raw_connect(srv);
+  R.ctl_end = 1;
+  CHECK_EQ(answer(), H3_CLOSED_CRITICAL_STREAM);
+  raw_connect(srv);
+  R.ctl_end = 2;
+  CHECK_EQ(answer(), H3_CLOSED_CRITICAL_STREAM);
+  for (int dec = 0; dec < 2; dec++) {
+    raw_connect(srv);
+    R.more_uni[0] = dec ? "03" : "02";
+    R.more_uni_fin = 1;
+    CHECK_EQ(answer(), H3_CLOSED_CRITICAL_STREAM);
+  }
+}
+
+/* RFC 9114 §6.2.1, §6.2.2; RFC 9204 §4.2: a second control or QPACK stream,
+ * and a push stream from a client. */
+static void stream_creation_errors(void) {
+  static const char *const second[][2] = {{"00 04 00", NULL}, {"02", "02"}, {"03", "03"}, {"01 00", NULL}};
+  for (size_t i = 0; i < sizeof(second) / sizeof(second[0]); i++) {
+    raw_connect(srv);
+    R.more_uni[0] = second[i][0];
+    R.more_uni[1] = second[i][1];
+    CHECK_EQ(answer(), H3_STREAM_CREATION_ERROR);
+  }
+}
+
+/* RFC 9204 §4.3, §4.4, §2.2.3: we allow no dynamic table, so every
+ * encoder instruction but Set Dynamic Table Capacity 0, and every Section
+ * Acknowledgment or Insert Count Increment, is an error. */
+static void qpack_instruction_stream_errors(void) {
+  static const char *const enc[] = {"02 21", "02 c0 00", "02 40 01 61", "02 00"};
+  static const char *const dec[] = {"03 80", "03 01", "03 00"};
+  for (size_t i = 0; i < sizeof(enc) / sizeof(enc[0]); i++) {
+    raw_connect(srv);
+    R.more_uni[0] = enc[i];
+    CHECK_EQ(answer(), QPACK_ENCODER_STREAM_ERROR);
+  }
+  for (size_t i = 0; i < sizeof(dec) / sizeof(dec[0]); i++) {
+    raw_connect(srv);
+    R.more_uni[0] = dec[i];
+    CHECK_EQ(answer(), QPACK_DECODER_STREAM_ERROR);
+  }
+}
+
+/* RFC 9204 §4.5: field sections the decoder cannot interpret. */
+static void qpack_decompression_failures(void) {
+  CHECK_EQ(server_answer(NULL, "01 04 00 00 ff 24", NULL), QPACK_DECOMPRESSION_FAILED); /* static index 99 */
+  CHECK_EQ(server_answer(NULL, "01 05 00 00 29 ff 00", NULL), QPACK_DECOMPRESSION_FAILED); /* Huffman: 8 bits padding */
+  CHECK_EQ(server_answer(NULL, "01 04 00 00 51 85", NULL), QPACK_DECOMPRESSION_FAILED);    /* value runs past the end */
+  CHECK_EQ(server_answer(NULL, "01 03 00 00 10", NULL), QPACK_DECOMPRESSION_FAILED);       /* post-Base index */
+}
+
+/* A request whose fields break RFC 9114 §4.2/§4.3 is malformed: the stream
+ * is reset with H3_MESSAGE_ERROR and the connection stays. */
+static uint64_t request_answer(const wt_qpack_field *f, size_t n) {
+  wt_buf block;
+  wt_buf_init(&block);
+  wt_buf_init(&R.bidi_raw);
+  wt_qpack_encode(&block, f, n);
+  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  wt_buf_free(&block);
+  uint64_t code = server_answer(NULL, NULL, NULL);
+  return closed_by_server ? 0 : code;
+}
+
+static void malformed_requests(void) {
+  static const wt_qpack_field upper[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                         {":path", 5, "/", 1},     {"X-Up", 4, "1", 1}};
+  static const wt_qpack_field late_pseudo[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                               {"a", 1, "1", 1},         {":path", 5, "/", 1}};
+  static const wt_qpack_field conn_specific[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                                 {":path", 5, "/", 1},     {"connection", 10, "close", 5}};
+  static const wt_qpack_field te[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                      {":path", 5, "/", 1},     {"te", 2, "gzip", 4}};
+  static const wt_qpack_field dup[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                       {":path", 5, "/", 1},     {":path", 5, "/", 1}};
+  static const wt_qpack_field unknown[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                           {":path", 5, "/", 1},     {":foo", 4, "1", 1}};
+  static const wt_qpack_field protocol_on_get[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                                   {":path", 5, "/", 1},     {":protocol", 9, "webtransport", 12}};
+  static const wt_qpack_field connect_no_path[] = {{":method", 7, "CONNECT", 7},
+                                                   {":protocol", 9, "webtransport-h3", 15},
+                                                   {":scheme", 7, "https", 5},
+                                                   {":authority", 10, "localhost", 9}};
+  static const wt_qpack_field bad_value[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
+                                             {":path", 5, "/", 1},     {"a", 1, "x\r\ny", 4}};
+  CHECK_EQ(request_answer(upper, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(late_pseudo, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(conn_specific, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(te, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(dup, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(unknown, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(protocol_on_get, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(connect_no_path, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(bad_value, 4), H3_MESSAGE_ERROR);
+}
+
+/* RFC 9114 §7.1: a stream that ends inside a frame is H3_FRAME_ERROR;
+ * §4.1: one that ends before any HEADERS is H3_REQUEST_INCOMPLETE. */
+static void incomplete_requests(void) {
+  raw_connect(srv);
+  R.bidi_hex = "01 05 00 00";
+  R.bidi_fin = 1;
+  CHECK_EQ(answer(), H3_FRAME_ERROR);
+  raw_connect(srv);
+  R.bidi_hex = "01";
+  R.bidi_fin = 1;
+  CHECK_EQ(answer(), H3_FRAME_ERROR);
+  raw_connect(srv);
+  R.bidi_hex = "21 00";
+  R.bidi_fin = 1;
+  CHECK_EQ(answer(), H3_REQUEST_INCOMPLETE);
+  CHECK(!closed_by_server);
+}
+
+/* RFC 9114 §4.2.2: a field section over our SETTINGS_MAX_FIELD_SECTION_SIZE
+ * (16384) is refused with H3_EXCESSIVE_LOAD as soon as its HEADERS frame
+ * header says so, and the connection stays. */
+static void oversized_field_section(void) {
+  CHECK_EQ(server_answer(NULL, "01 80 01 00 00 00 00", NULL), H3_EXCESSIVE_LOAD);
+  CHECK(!closed_by_server);
+}
+
+static void quarter_stream_id_beyond_2_60(void) {
+  /* RFC 9297 §2.1: a quarter stream ID beyond 2^60-1 cannot name a stream
+   * (a truncated one: datagram_without_a_quarter_stream_id). */
+  CHECK_EQ(server_answer(NULL, NULL, "d0 00 00 00 00 00 00 00"), H3_DATAGRAM_ERROR);
+}
+
+/* Draft §4.2: a uni stream naming a session that is not a client bidi
+ * stream (the bidi case is session_id_that_is_not_a_client_bidi_stream). */
+static void uni_stream_session_id_that_is_not_a_client_bidi_stream(void) {
+  raw_connect(srv);
+  R.more_uni[0] = "40 54 02";
+  CHECK_EQ(answer(), H3_ID_ERROR);
+}
+
+/* Draft §4.3: WT_STREAM (0x41) anywhere but the start of a bidi stream. */
+static void wt_signal_anywhere_else(void) {
+  CHECK_EQ(server_answer(CTL_PLAIN " 40 41 00", NULL, NULL), H3_FRAME_ERROR); /* on the control stream */
+  CHECK_EQ(server_answer(NULL, "21 00 40 41 00", NULL), H3_FRAME_ERROR);      /* after a first frame */
+}
+
+/* RFC 9114 §6.2.3, §7.2.8, §7.2.4.1, §9; RFC 9204 §4.3.1: unknown stream
+ * types, frame types and settings (GREASE included), and a dynamic table
+ * capacity of 0, are ignored: the session opens normally afterwards. */
+static void unknown_types_are_ignored(void) {
+  raw_connect(srv);
+  R.uni_hex = "00 04 0d 33 01 ac7cf000 01 40 21 01 5f 3a 00 " /* SETTINGS with a GREASE setting */
+              "21 00 40 40 02 aa bb";                          /* two unknown frames */
+  R.more_uni[0] = "40 21 aa bb cc";                             /* GREASE uni stream type */
+  R.more_uni[1] = "80 ff ff ff 00";                             /* an unknown 4-byte stream type */
+  R.more_uni[2] = "02 20";                                      /* encoder: capacity 0 */
+  R.more_uni[3] = "03";                                         /* decoder stream */
+  PUMP_UNTIL(R.sent || R.closed);
+  int64_t sid = open_stream(1);
+  CHECK_EQ(sid, 0);
+  write_hex(sid, "21 03 61 62 63", 0); /* an unknown frame before HEADERS */
+  send_connect(sid);
+  PUMP_UNTIL(response_status(0) || R.nresets || R.closed);
+  CHECK_EQ(response_status(0), 200);
+  CHECK(!R.closed);
+  CHECK_EQ(A.ready, 1);
+  CHECK_EQ(R.nresets, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -733,6 +953,20 @@ int main(void) {
   RUN(malformed_request_is_a_stream_error);
   RUN(datagram_without_a_quarter_stream_id);
   RUN(plain_get_is_answered_405);
+  RUN(wrong_frames_on_the_control_stream);
+  RUN(wrong_frames_on_a_request_stream);
+  RUN(control_stream_frame_errors);
+  RUN(closed_critical_streams);
+  RUN(stream_creation_errors);
+  RUN(qpack_instruction_stream_errors);
+  RUN(qpack_decompression_failures);
+  RUN(malformed_requests);
+  RUN(incomplete_requests);
+  RUN(oversized_field_section);
+  RUN(quarter_stream_id_beyond_2_60);
+  RUN(uni_stream_session_id_that_is_not_a_client_bidi_stream);
+  RUN(wt_signal_anywhere_else);
+  RUN(unknown_types_are_ignored);
   RUN(second_session_without_pooling_is_rejected);
   RUN(close_reason_over_1024_bytes);
   RUN(close_reason_that_is_not_utf8);
