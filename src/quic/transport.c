@@ -100,10 +100,11 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
 }
 static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tconn *)ctx)->q); }
+static int x_peer_dgrams(void *ctx) { return wt_qconn_peer_accepts_datagrams(((tconn *)ctx)->q); }
 static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
 static void x_wake(void *ctx) { mark_pending(ctx); }
 
-static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake};
+static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_peer_dgrams, x_streams_left, x_wake};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */

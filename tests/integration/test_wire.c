@@ -272,7 +272,9 @@ static void raw_free(void) {
     wt_buf_free(&R.rx[i]);
 }
 
-static void raw_connect(wt_transport *to_srv) {
+/* Connects a fresh raw client; `no_datagrams`: without the
+ * max_datagram_frame_size transport parameter. */
+static void raw_connect_with(wt_transport *to_srv, int no_datagrams) {
   raw_free(); /* what a failed CHECK left behind */
   wt_buf keep = R.bidi_raw;
   memset(&R, 0, sizeof(R));
@@ -288,6 +290,7 @@ static void raw_connect(wt_transport *to_srv) {
                            .max_streams_uni = 10,
                            .datagram_send_queue = 8,
                            .datagram_send_queue_bytes = 65536,
+                           .no_datagrams = no_datagrams,
                            .log = &R.log,
                            .send_batch = send_batch,
                            .on_accept = no_accept};
@@ -305,6 +308,8 @@ static void raw_connect(wt_transport *to_srv) {
     abort();
   wt_qconn_set_app(R.q, &HANDLER, &R);
 }
+
+static void raw_connect(wt_transport *to_srv) { raw_connect_with(to_srv, 0); }
 
 /* The code the server reset stream `sid` with, or NO_RESET. */
 static uint64_t reset_code(int64_t sid) {
@@ -687,6 +692,18 @@ static void quarter_stream_id_beyond_2_60(void) {
   CHECK_EQ(server_answer(NULL, NULL, "d0 00 00 00 00 00 00 00"), H3_DATAGRAM_ERROR);
 }
 
+/* RFC 9297 §2.1.1: H3_DATAGRAM=1 from a peer whose transport parameters
+ * refuse DATAGRAM frames. Without the setting, the same client is fine. */
+static void h3_datagram_without_quic_datagrams(void) {
+  raw_connect_with(srv, 1);
+  CHECK_EQ(answer(), H3_SETTINGS_ERROR);
+  raw_connect_with(srv, 1);
+  R.uni_hex = "00 00";
+  PUMP_UNTIL(R.sent || R.closed);
+  pump_ms(50);
+  CHECK(!R.closed);
+}
+
 /* Draft §4.2: a uni stream naming a session that is not a client bidi
  * stream (the bidi case is session_id_that_is_not_a_client_bidi_stream). */
 static void uni_stream_session_id_that_is_not_a_client_bidi_stream(void) {
@@ -964,6 +981,7 @@ int main(void) {
   RUN(incomplete_requests);
   RUN(oversized_field_section);
   RUN(quarter_stream_id_beyond_2_60);
+  RUN(h3_datagram_without_quic_datagrams);
   RUN(uni_stream_session_id_that_is_not_a_client_bidi_stream);
   RUN(wt_signal_anywhere_else);
   RUN(unknown_types_are_ignored);
