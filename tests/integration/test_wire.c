@@ -50,6 +50,7 @@ typedef struct raw {
   int ctl_end;     /* end our control stream: 1 with a FIN, 2 with a reset */
   const char *more_uni[4]; /* further uni streams, opened after the control stream */
   int more_uni_fin;        /* FIN on each of them */
+  int64_t stop_uni;        /* nonzero: STOP_SENDING on this server uni stream once it speaks */
   int sent;
   /* what came back */
   int closed;
@@ -185,6 +186,10 @@ static void on_ready(void *app) {
   R.sent = 1;
 }
 static void on_data(void *app, int64_t sid, const uint8_t *d, size_t n, int fin) {
+  if (R.stop_uni && sid == R.stop_uni) {
+    wt_qconn_stream_stop(R.q, sid, H3_NO_ERROR);
+    R.stop_uni = 0;
+  }
   if (sid % 4 == 0 && sid / 4 < 8) {
     wt_buf_append(&R.rx[sid / 4], d, n);
     R.rx_fin[sid / 4] |= fin;
@@ -575,6 +580,15 @@ static void closed_critical_streams(void) {
     R.more_uni_fin = 1;
     CHECK_EQ(answer(), H3_CLOSED_CRITICAL_STREAM);
   }
+  /* STOP_SENDING on the server's control, QPACK encoder and decoder streams
+   * (3, 7, 11: opened in that order). QUIC answers it with a reset at once;
+   * HTTP/3 then closes the connection. */
+  for (int64_t sid = 3; sid <= 11; sid += 4) {
+    raw_connect(srv);
+    R.stop_uni = sid;
+    PUMP_UNTIL(R.closed);
+    CHECK(strstr(R.detail, "application error 0x104") != NULL);
+  }
 }
 
 /* RFC 9114 §6.2.1, §6.2.2; RFC 9204 §4.2: a second control or QPACK stream,
@@ -834,6 +848,18 @@ static void connection_ends_after_a_session_ended_by_a_reset(void) {
   CHECK(strstr(R.detail, "application error 0x100") != NULL);
 }
 
+/* RFC 9297 §3.3: a data stream that ends inside a capsule is malformed. */
+static void connect_stream_ending_inside_a_capsule(void) {
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  send_capsules_hex(0, "68 43 09 00 00"); /* WT_CLOSE_SESSION announcing 9 bytes, 2 sent */
+  write_to(0, NULL, 0, 1);
+  PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
+  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  PUMP_UNTIL(A.closed);
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.error, WT_ERR_PROTO);
+}
+
 static void close_reason_of_1024_bytes_is_accepted(void) {
   /* The bound itself is fine: an orderly close, answered with a FIN. */
   static char reason[1024];
@@ -991,6 +1017,7 @@ int main(void) {
   RUN(capsule_after_close_in_the_same_data_frame);
   RUN(data_frame_after_close);
   RUN(connection_ends_after_a_session_ended_by_a_reset);
+  RUN(connect_stream_ending_inside_a_capsule);
   RUN(close_reason_of_1024_bytes_is_accepted);
   RUN(fin_without_capsule_closes_with_code_0);
   RUN(decreasing_wt_max_data_is_a_flow_control_error);
