@@ -46,6 +46,8 @@ typedef struct h3s {
   uint8_t wt_bidi;
   uint8_t buffering; /* control stream: current frame payload is kept */
   uint8_t wt_hdr;    /* WT stream we opened: length of the header we wrote */
+  uint8_t has_body_len; /* request with content-length: body_left counts down */
+  uint64_t body_left;
   uint64_t offset;   /* bytes received so far; for WT streams, where the payload began */
   wt_varint_reader vr;
   wt_frame_reader fr;
@@ -437,6 +439,8 @@ static void on_headers_frame(wt_h3conn *c, h3s *s) {
       stream_error(c, s, H3_MESSAGE_ERROR, why);
     else {
       s->headers_state = HS_HEADERS;
+      s->has_body_len = (uint8_t)h.has_content_length;
+      s->body_left = h.content_length;
       c->h.on_headers(c->h.ctx, s->id, &h);
     }
   } else if (wt_h3_headers_check_response(&h, &why) || h.status == 101) {
@@ -463,6 +467,12 @@ static int request_frame_allowed(wt_h3conn *c, h3s *s) {
     return 0;
   case H3_FRAME_DATA:
     if (s->headers_state != HS_HEADERS) break;
+    /* RFC 9114 §4.1.2: more DATA than content-length is malformed. */
+    if (s->has_body_len && s->fr.len > s->body_left) {
+      stream_error(c, s, H3_MESSAGE_ERROR, "DATA beyond content-length");
+      return -1;
+    }
+    s->body_left -= s->has_body_len ? s->fr.len : 0;
     return 0;
   case H3_FRAME_WT_STREAM:
     wt_h3conn_fail(c, H3_FRAME_ERROR, "WT_STREAM signal in the middle of a request stream");
@@ -511,6 +521,8 @@ static void request_fin(wt_h3conn *c, h3s *s) {
     wt_h3conn_fail(c, H3_FRAME_ERROR, "request stream ends inside a frame");
   } else if (s->headers_state == HS_NONE) {
     stream_error(c, s, H3_REQUEST_INCOMPLETE, "request stream ended without HEADERS");
+  } else if (s->has_body_len && s->body_left) {
+    stream_error(c, s, H3_MESSAGE_ERROR, "request ended short of its content-length");
   } else {
     s->kind = K_IGNORE;
     c->h.on_request_end(c->h.ctx, s->id, 0, 0);

@@ -661,6 +661,13 @@ static void malformed_requests(void) {
                                                    {":protocol", 9, "webtransport-h3", 15},
                                                    {":scheme", 7, "https", 5},
                                                    {":authority", 10, "localhost", 9}};
+  static const wt_qpack_field host_mismatch[] = {{":method", 7, "GET", 3},
+                                                 {":scheme", 7, "https", 5},
+                                                 {":path", 5, "/", 1},
+                                                 {":authority", 10, "localhost", 9},
+                                                 {"host", 4, "example.com", 11}};
+  static const wt_qpack_field no_authority[] = {
+      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":path", 5, "/", 1}, {"a", 1, "1", 1}};
   static const wt_qpack_field bad_value[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
                                              {":path", 5, "/", 1},     {"a", 1, "x\r\ny", 4}};
   CHECK_EQ(request_answer(upper, 4), H3_MESSAGE_ERROR);
@@ -672,6 +679,29 @@ static void malformed_requests(void) {
   CHECK_EQ(request_answer(protocol_on_get, 4), H3_MESSAGE_ERROR);
   CHECK_EQ(request_answer(connect_no_path, 4), H3_MESSAGE_ERROR);
   CHECK_EQ(request_answer(bad_value, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(host_mismatch, 5), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(no_authority, 4), H3_MESSAGE_ERROR);
+}
+
+/* RFC 9114 §4.1.2: DATA that does not add up to content-length (1 byte
+ * of 5, then FIN) makes the request malformed. */
+static void content_length_mismatch(void) {
+  static const wt_qpack_field post[] = {{":method", 7, "POST", 4},
+                                        {":scheme", 7, "https", 5},
+                                        {":path", 5, "/", 1},
+                                        {":authority", 10, "localhost", 9},
+                                        {"content-length", 14, "5", 1}};
+  wt_buf block;
+  wt_buf_init(&block);
+  wt_buf_init(&R.bidi_raw);
+  wt_qpack_encode(&block, post, 5);
+  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  wt_frame_write(&R.bidi_raw, H3_FRAME_DATA, (const uint8_t *)"a", 1);
+  wt_buf_free(&block);
+  raw_connect(srv);
+  R.bidi_fin = 1;
+  CHECK_EQ(answer(), H3_MESSAGE_ERROR);
+  CHECK(!closed_by_server);
 }
 
 /* RFC 9114 §7.1: a stream that ends inside a frame is H3_FRAME_ERROR;
@@ -1004,6 +1034,7 @@ int main(void) {
   RUN(qpack_instruction_stream_errors);
   RUN(qpack_decompression_failures);
   RUN(malformed_requests);
+  RUN(content_length_mismatch);
   RUN(incomplete_requests);
   RUN(oversized_field_section);
   RUN(quarter_stream_id_beyond_2_60);

@@ -411,6 +411,30 @@ static void malformed_requests_are_stream_errors(void) {
   }
 }
 
+/* RFC 9114 §4.1.2: DATA must add up to content-length. */
+static void content_length_must_match_the_data(void) {
+  static const char *const post[] = {":method",    "POST", ":scheme",        "https", ":path", "/",
+                                     ":authority", "a",    "content-length", "3",     NULL};
+  /* data0: exact (FIN clean), data1: one byte more, data2: FIN one byte short */
+  static const char *const data[] = {"00 03 61 62 63", "00 02 61 62 00 02 63 64", "00 02 61 62"};
+  static const int fin[] = {1, 0, 1};
+  for (int i = 0; i < 3; i++) {
+    wt_buf b;
+    wt_buf_init(&b);
+    headers_frame(&b, post);
+    setup(1);
+    feed_buf(0, &b, 0);
+    wt_buf_free(&b);
+    feed_hex(0, data[i], fin[i]);
+    CHECK(!R.closed);
+    CHECK_EQ(R.headers_calls, 1);
+    CHECK_EQ(R.request_end_calls, 1);
+    CHECK_EQ(R.request_end_reset, i != 0);
+    CHECK_EQ(R.nresets, i != 0);
+    if (i) CHECK_EQ(R.reset_code[0], H3_MESSAGE_ERROR);
+  }
+}
+
 static void oversized_headers_are_refused_with_excessive_load(void) {
   setup(1);
   feed_hex(0, "01 48 00", 0); /* HEADERS of 2048 bytes; our limit is 1024 */
@@ -520,6 +544,7 @@ int main(void) {
   RUN(webtransport_streams_and_datagrams);
   RUN(request_streams);
   RUN(malformed_requests_are_stream_errors);
+  RUN(content_length_must_match_the_data);
   RUN(oversized_headers_are_refused_with_excessive_load);
   RUN(client_reads_responses);
   RUN(writes_wt_stream_headers_and_datagrams);
