@@ -683,6 +683,34 @@ static void malformed_requests(void) {
   CHECK_EQ(request_answer(no_authority, 4), H3_MESSAGE_ERROR);
 }
 
+/* RFC 9114 §4.1: after the trailer section nothing may follow (DATA or
+ * HEADERS: H3_FRAME_UNEXPECTED); a trailer with a pseudo-header is
+ * malformed (§4.3). */
+static uint64_t trailers_answer(const char *trailer_name, const char *then_hex) {
+  static const wt_qpack_field get[] = {
+      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":path", 5, "/", 1}, {":authority", 10, "localhost", 9}};
+  wt_qpack_field trailer = {trailer_name, strlen(trailer_name), "1", 1};
+  uint8_t more[16];
+  wt_buf block;
+  wt_buf_init(&block);
+  wt_buf_init(&R.bidi_raw);
+  wt_qpack_encode(&block, get, 4);
+  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  wt_buf_clear(&block);
+  wt_qpack_encode(&block, &trailer, 1);
+  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  wt_buf_append(&R.bidi_raw, more, then_hex ? test_unhex(then_hex, more) : 0);
+  wt_buf_free(&block);
+  return server_answer(NULL, NULL, NULL);
+}
+
+static void frames_after_trailers(void) {
+  CHECK_EQ(trailers_answer("a", "00 01 61"), H3_FRAME_UNEXPECTED);
+  CHECK_EQ(trailers_answer("a", "01 00"), H3_FRAME_UNEXPECTED);
+  CHECK_EQ(trailers_answer(":path", NULL), H3_MESSAGE_ERROR);
+  CHECK(!closed_by_server);
+}
+
 /* RFC 9114 §4.1.2: DATA that does not add up to content-length (1 byte
  * of 5, then FIN) makes the request malformed. */
 static void content_length_mismatch(void) {
@@ -1035,6 +1063,7 @@ int main(void) {
   RUN(qpack_decompression_failures);
   RUN(malformed_requests);
   RUN(content_length_mismatch);
+  RUN(frames_after_trailers);
   RUN(incomplete_requests);
   RUN(oversized_field_section);
   RUN(quarter_stream_id_beyond_2_60);
