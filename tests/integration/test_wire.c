@@ -563,6 +563,8 @@ static void control_stream_frame_errors(void) {
   CHECK_EQ(server_answer("00 04 01 33", NULL, NULL), H3_FRAME_ERROR);
   CHECK_EQ(server_answer("00 04 02 02 00", NULL, NULL), H3_SETTINGS_ERROR);
   CHECK_EQ(server_answer("00 04 04 33 01 33 01", NULL, NULL), H3_SETTINGS_ERROR);
+  /* SETTINGS announcing more than we buffer (4096 bytes) */
+  CHECK_EQ(server_answer("00 04 50 01", NULL, NULL), H3_EXCESSIVE_LOAD);
 }
 
 /* RFC 9114 §6.2.1, RFC 9204 §4.2: closing a critical stream, by FIN or by
@@ -918,6 +920,16 @@ static void connect_stream_ending_inside_a_capsule(void) {
   CHECK_EQ(A.error, WT_ERR_PROTO);
 }
 
+/* Draft §3.1: a WebTransport CONNECT from a client whose SETTINGS enabled
+ * no generation we offer is malformed. */
+static void connect_without_webtransport_settings(void) {
+  CHECK_EQ(open_session(srv, CTL_PLAIN), 0);
+  PUMP_UNTIL(reset_code(0) != NO_RESET || R.closed);
+  CHECK_EQ(reset_code(0), H3_MESSAGE_ERROR);
+  CHECK(!R.closed);
+  CHECK_EQ(A.ready, 0);
+}
+
 static void close_reason_of_1024_bytes_is_accepted(void) {
   /* The bound itself is fine: an orderly close, answered with a FIN. */
   static char reason[1024];
@@ -1078,6 +1090,7 @@ int main(void) {
   RUN(data_frame_after_close);
   RUN(connection_ends_after_a_session_ended_by_a_reset);
   RUN(connect_stream_ending_inside_a_capsule);
+  RUN(connect_without_webtransport_settings);
   RUN(close_reason_of_1024_bytes_is_accepted);
   RUN(fin_without_capsule_closes_with_code_0);
   RUN(decreasing_wt_max_data_is_a_flow_control_error);

@@ -233,6 +233,9 @@ static void control_stream_errors(void) {
   feed_hex(2, "40 41 00", 0); /* WT_STREAM signal as a control frame */
   EXPECT_CLOSE(H3_FRAME_ERROR);
   setup(1);
+  feed_hex(2, "00 04 50 01", 0); /* SETTINGS over our bound of 4096 bytes */
+  EXPECT_CLOSE(H3_EXCESSIVE_LOAD);
+  setup(1);
   feed_hex(2, "00 04 4400", 0); /* SETTINGS frame over our bound (1024 bytes) is fine, 4 KiB is not */
   CHECK(!R.closed);
 }
