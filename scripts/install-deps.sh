@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # install-deps.sh: installs, with apt-get, what a fresh Debian bookworm needs
 # to build libwebtransport and run its tests. Only missing packages are
-# installed. --browser adds what the browser tests need.
+# installed. --browser adds what the browser tests need, --fuzz clang and
+# its libFuzzer runtime (libclang-rt-14-dev, only recommended by clang).
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates)
-if [ "${1:-}" = "--browser" ]; then
-  pkgs+=(chromium python3)
-fi
+case "${1:-}" in
+  --browser) pkgs+=(chromium python3) ;;
+  --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
