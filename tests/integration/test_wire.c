@@ -352,14 +352,20 @@ static uint64_t server_answer(const char *uni, const char *bidi, const char *dgr
 /* ------------------------------------------------------------------------ */
 /* HTTP/3 bytes                                                             */
 
-static void send_headers(int64_t sid, const wt_qpack_field *f, size_t n, int fin) {
-  wt_buf block, frame;
+/* Appends a HEADERS frame carrying `f` to `out`. */
+static void append_headers(wt_buf *out, const wt_qpack_field *f, size_t n) {
+  wt_buf block;
   wt_buf_init(&block);
-  wt_buf_init(&frame);
   wt_qpack_encode(&block, f, n);
-  wt_frame_write(&frame, H3_FRAME_HEADERS, block.data, block.len);
-  write_to(sid, frame.data, frame.len, fin);
+  wt_frame_write(out, H3_FRAME_HEADERS, block.data, block.len);
   wt_buf_free(&block);
+}
+
+static void send_headers(int64_t sid, const wt_qpack_field *f, size_t n, int fin) {
+  wt_buf frame;
+  wt_buf_init(&frame);
+  append_headers(&frame, f, n);
+  write_to(sid, frame.data, frame.len, fin);
   wt_buf_free(&frame);
 }
 
@@ -495,13 +501,8 @@ static void wt_signal_inside_a_request(void) {
                                      {":scheme", 7, "https", 5},
                                      {":authority", 10, "localhost", 9},
                                      {":path", 5, "/x", 2}};
-  wt_buf block;
-  wt_buf_init(&block);
-  wt_buf_init(&R.bidi_raw);
-  wt_qpack_encode(&block, f, 5);
-  wt_frame_write(&R.bidi_raw, 0x01, block.data, block.len);
+  append_headers(&R.bidi_raw, f, 5);
   wt_buf_append(&R.bidi_raw, "\x40\x41\x00", 3);
-  wt_buf_free(&block);
   CHECK_EQ(server_answer(NULL, NULL, NULL), H3_FRAME_ERROR);
 }
 
@@ -634,12 +635,7 @@ static void qpack_decompression_failures(void) {
 /* A request whose fields break RFC 9114 §4.2/§4.3 is malformed: the stream
  * is reset with H3_MESSAGE_ERROR and the connection stays. */
 static uint64_t request_answer(const wt_qpack_field *f, size_t n) {
-  wt_buf block;
-  wt_buf_init(&block);
-  wt_buf_init(&R.bidi_raw);
-  wt_qpack_encode(&block, f, n);
-  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
-  wt_buf_free(&block);
+  append_headers(&R.bidi_raw, f, n);
   uint64_t code = server_answer(NULL, NULL, NULL);
   return closed_by_server ? 0 : code;
 }
@@ -693,16 +689,9 @@ static uint64_t trailers_answer(const char *trailer_name, const char *then_hex) 
       {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":path", 5, "/", 1}, {":authority", 10, "localhost", 9}};
   wt_qpack_field trailer = {trailer_name, strlen(trailer_name), "1", 1};
   uint8_t more[16];
-  wt_buf block;
-  wt_buf_init(&block);
-  wt_buf_init(&R.bidi_raw);
-  wt_qpack_encode(&block, get, 4);
-  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
-  wt_buf_clear(&block);
-  wt_qpack_encode(&block, &trailer, 1);
-  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  append_headers(&R.bidi_raw, get, 4);
+  append_headers(&R.bidi_raw, &trailer, 1);
   wt_buf_append(&R.bidi_raw, more, then_hex ? test_unhex(then_hex, more) : 0);
-  wt_buf_free(&block);
   return server_answer(NULL, NULL, NULL);
 }
 
@@ -721,13 +710,8 @@ static void content_length_mismatch(void) {
                                         {":path", 5, "/", 1},
                                         {":authority", 10, "localhost", 9},
                                         {"content-length", 14, "5", 1}};
-  wt_buf block;
-  wt_buf_init(&block);
-  wt_buf_init(&R.bidi_raw);
-  wt_qpack_encode(&block, post, 5);
-  wt_frame_write(&R.bidi_raw, H3_FRAME_HEADERS, block.data, block.len);
+  append_headers(&R.bidi_raw, post, 5);
   wt_frame_write(&R.bidi_raw, H3_FRAME_DATA, (const uint8_t *)"a", 1);
-  wt_buf_free(&block);
   raw_connect(srv);
   R.bidi_fin = 1;
   CHECK_EQ(answer(), H3_MESSAGE_ERROR);
