@@ -3,6 +3,8 @@
 # each, starting from the checked-in seed corpus fuzz/corpus/<target>/.
 #
 #   fuzz/run.sh [SECONDS] [TARGET...]      default 20 s, all targets
+#   fuzz/run.sh --merge [TARGET...]        fold what runs found into the
+#                                          checked-in corpus, minimized
 #
 # Builds the targets first (clang, ASan + UBSan + libFuzzer) in
 # $WT_FUZZ_BUILD (default build-fuzz). New inputs go to a scratch corpus in
@@ -12,8 +14,15 @@
 # prints the executions and execution rate of each target.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-secs=${1:-20}
-shift || true
+merge=0
+if [ "${1:-}" = "--merge" ]; then
+  merge=1
+  shift
+  secs=0
+else
+  secs=${1:-20}
+  shift || true
+fi
 build=${WT_FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 
@@ -24,6 +33,21 @@ fi
 cmake --build "$build" -j2 --target "$@" -- --no-print-directory >/dev/null
 
 mkdir -p "$build/artifacts" "$build/logs"
+
+# -merge=1 keeps the smallest inputs that together reach all the coverage
+# of the checked-in corpus plus the scratch one.
+if [ "$merge" = 1 ]; then
+  for t in "$@"; do
+    new=$(mktemp -d)
+    mkdir -p "$build/corpus/$t"
+    "$build/fuzz/$t" -merge=1 "$new" "fuzz/corpus/$t" "$build/corpus/$t" >"$build/logs/$t.merge.log" 2>&1
+    rm -rf "fuzz/corpus/$t"
+    mv "$new" "fuzz/corpus/$t"
+    chmod 755 "fuzz/corpus/$t"
+    echo "$t: $(ls "fuzz/corpus/$t" | wc -l) inputs, $(du -sk "fuzz/corpus/$t" | cut -f1) KiB"
+  done
+  exit 0
+fi
 run_one() {
   local t=$1 work="$build/corpus/$1"
   mkdir -p "$work"
