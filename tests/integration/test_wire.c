@@ -904,6 +904,22 @@ static void connect_stream_ending_inside_a_capsule(void) {
   CHECK_EQ(A.error, WT_ERR_PROTO);
 }
 
+/* RFC 9297 §3.2: unknown capsule types (here GREASE 0x17 and 0x29*3+0x17)
+ * are skipped, also right before and in the same DATA frame as the close
+ * capsule (the parser bug the issue cites from another stack). */
+static void grease_capsules_before_the_close(void) {
+  CHECK_EQ(open_session(srv, CTL_WT), 200);
+  send_capsules_hex(0, "17 02 aa bb");
+  send_capsules_hex(0, "40 92 00 68 43 07 00 00 00 09 62 79 65"); /* GREASE, then close(9, "bye") */
+  write_to(0, NULL, 0, 1);
+  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets || R.closed);
+  CHECK_EQ(reset_code(0), NO_RESET);
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.code, 9);
+  CHECK_EQ(A.reason_len, 3);
+  CHECK_EQ(A.error, 0);
+}
+
 /* Draft §3.1: a WebTransport CONNECT from a client whose SETTINGS enabled
  * no generation we offer is malformed. */
 static void connect_without_webtransport_settings(void) {
@@ -1075,6 +1091,7 @@ int main(void) {
   RUN(connection_ends_after_a_session_ended_by_a_reset);
   RUN(connect_stream_ending_inside_a_capsule);
   RUN(connect_without_webtransport_settings);
+  RUN(grease_capsules_before_the_close);
   RUN(close_reason_of_1024_bytes_is_accepted);
   RUN(fin_without_capsule_closes_with_code_0);
   RUN(decreasing_wt_max_data_is_a_flow_control_error);
