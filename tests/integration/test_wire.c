@@ -640,45 +640,43 @@ static uint64_t request_answer(const wt_qpack_field *f, size_t n) {
   return closed_by_server ? 0 : code;
 }
 
+/* A well-formed GET with one more field, `name: value`. */
+static uint64_t get_with_answer(const char *name, const char *value) {
+  wt_qpack_field f[] = {{":method", 7, "GET", 3},
+                        {":scheme", 7, "https", 5},
+                        {":authority", 10, "localhost", 9},
+                        {":path", 5, "/", 1},
+                        {name, strlen(name), value, strlen(value)}};
+  return request_answer(f, 5);
+}
+
 static void malformed_requests(void) {
-  static const wt_qpack_field upper[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                         {":path", 5, "/", 1},     {"X-Up", 4, "1", 1}};
-  static const wt_qpack_field late_pseudo[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                               {"a", 1, "1", 1},         {":path", 5, "/", 1}};
-  static const wt_qpack_field conn_specific[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                                 {":path", 5, "/", 1},     {"connection", 10, "close", 5}};
-  static const wt_qpack_field te[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                      {":path", 5, "/", 1},     {"te", 2, "gzip", 4}};
-  static const wt_qpack_field dup[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                       {":path", 5, "/", 1},     {":path", 5, "/", 1}};
-  static const wt_qpack_field unknown[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                           {":path", 5, "/", 1},     {":foo", 4, "1", 1}};
-  static const wt_qpack_field protocol_on_get[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                                   {":path", 5, "/", 1},     {":protocol", 9, "webtransport", 12}};
+  static const char *const extra[][2] = {
+      {"X-Up", "1"},                  /* uppercase name */
+      {"a", "x\r\ny"},                /* CR LF in a value */
+      {"connection", "close"},        /* connection-specific */
+      {"te", "gzip"},                 /* te other than trailers */
+      {":path", "/"},                 /* duplicate pseudo-header */
+      {":foo", "1"},                  /* unknown pseudo-header */
+      {":protocol", "webtransport"},  /* :protocol without CONNECT */
+      {"host", "example.com"},        /* host disagreeing with :authority */
+  };
+  for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++)
+    CHECK_EQ(get_with_answer(extra[i][0], extra[i][1]), H3_MESSAGE_ERROR);
+  static const wt_qpack_field late_pseudo[] = {{":method", 7, "GET", 3},
+                                               {":scheme", 7, "https", 5},
+                                               {":authority", 10, "localhost", 9},
+                                               {"a", 1, "1", 1},
+                                               {":path", 5, "/", 1}};
+  static const wt_qpack_field no_authority[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":path", 5, "/", 1}};
   static const wt_qpack_field connect_no_path[] = {{":method", 7, "CONNECT", 7},
                                                    {":protocol", 9, "webtransport-h3", 15},
                                                    {":scheme", 7, "https", 5},
                                                    {":authority", 10, "localhost", 9}};
-  static const wt_qpack_field host_mismatch[] = {{":method", 7, "GET", 3},
-                                                 {":scheme", 7, "https", 5},
-                                                 {":path", 5, "/", 1},
-                                                 {":authority", 10, "localhost", 9},
-                                                 {"host", 4, "example.com", 11}};
-  static const wt_qpack_field no_authority[] = {
-      {":method", 7, "GET", 3}, {":scheme", 7, "https", 5}, {":path", 5, "/", 1}, {"a", 1, "1", 1}};
-  static const wt_qpack_field bad_value[] = {{":method", 7, "GET", 3}, {":scheme", 7, "https", 5},
-                                             {":path", 5, "/", 1},     {"a", 1, "x\r\ny", 4}};
-  CHECK_EQ(request_answer(upper, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(late_pseudo, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(conn_specific, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(te, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(dup, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(unknown, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(protocol_on_get, 4), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(late_pseudo, 5), H3_MESSAGE_ERROR);
+  CHECK_EQ(request_answer(no_authority, 3), H3_MESSAGE_ERROR);
   CHECK_EQ(request_answer(connect_no_path, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(bad_value, 4), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(host_mismatch, 5), H3_MESSAGE_ERROR);
-  CHECK_EQ(request_answer(no_authority, 4), H3_MESSAGE_ERROR);
+  /* (the same GET without a wrong field: plain_get_is_answered_405) */
 }
 
 /* RFC 9114 §4.1: after the trailer section nothing may follow (DATA or
@@ -904,6 +902,19 @@ static void connect_stream_ending_inside_a_capsule(void) {
   CHECK_EQ(A.error, WT_ERR_PROTO);
 }
 
+/* After our FIN on the CONNECT stream: the server application saw a clean
+ * close with `code` and a reason of `reason_len` bytes, and the server
+ * FINned back without resetting. */
+static void expect_orderly_close(uint32_t code, size_t reason_len) {
+  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets || R.closed);
+  CHECK_EQ(reset_code(0), NO_RESET);
+  CHECK(R.rx_fin[0]);
+  CHECK_EQ(A.closed, 1);
+  CHECK_EQ(A.code, code);
+  CHECK_EQ(A.reason_len, reason_len);
+  CHECK_EQ(A.error, 0);
+}
+
 /* RFC 9297 §3.2: unknown capsule types (here GREASE 0x17 and 0x29*3+0x17)
  * are skipped, also right before and in the same DATA frame as the close
  * capsule (the parser bug the issue cites from another stack). */
@@ -912,12 +923,7 @@ static void grease_capsules_before_the_close(void) {
   send_capsules_hex(0, "17 02 aa bb");
   send_capsules_hex(0, "40 92 00 68 43 07 00 00 00 09 62 79 65"); /* GREASE, then close(9, "bye") */
   write_to(0, NULL, 0, 1);
-  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets || R.closed);
-  CHECK_EQ(reset_code(0), NO_RESET);
-  CHECK_EQ(A.closed, 1);
-  CHECK_EQ(A.code, 9);
-  CHECK_EQ(A.reason_len, 3);
-  CHECK_EQ(A.error, 0);
+  expect_orderly_close(9, 3);
 }
 
 /* Draft §3.1: a WebTransport CONNECT from a client whose SETTINGS enabled
@@ -937,27 +943,15 @@ static void close_reason_of_1024_bytes_is_accepted(void) {
   CHECK_EQ(open_session(srv, CTL_WT), 200);
   send_close(0, 7, reason, sizeof(reason), NULL);
   write_to(0, NULL, 0, 1);
-  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets);
-  CHECK_EQ(reset_code(0), NO_RESET);
-  CHECK(R.rx_fin[0]);
-  CHECK_EQ(A.closed, 1);
-  CHECK_EQ(A.code, 7);
-  CHECK_EQ(A.reason_len, 1024);
-  CHECK_EQ(A.error, 0);
+  expect_orderly_close(7, 1024);
 }
 
 static void fin_without_capsule_closes_with_code_0(void) {
   /* Draft §6: a clean FIN means close(0, ""); the server FINs back. */
   CHECK_EQ(open_session(srv, CTL_WT), 200);
   write_to(0, NULL, 0, 1);
-  PUMP_UNTIL((A.closed && R.rx_fin[0]) || R.nresets);
-  CHECK_EQ(reset_code(0), NO_RESET);
-  CHECK(R.rx_fin[0]);
-  CHECK_EQ(A.closed, 1);
-  CHECK_EQ(A.code, 0);
-  CHECK_EQ(A.reason_len, 0);
+  expect_orderly_close(0, 0);
   CHECK(A.by_peer);
-  CHECK_EQ(A.error, 0);
 }
 
 static void decreasing_wt_max_data_is_a_flow_control_error(void) {
