@@ -18,13 +18,13 @@
 
 const fuzz_seed fuzz_seeds[] = {
     FUZZ_SEED("\x03"
-              "\x00\x04\x02\x33\x01"),                 /* SETTINGS */
+              "\x00\x04\x02\x33\x01"), /* SETTINGS */
     FUZZ_SEED("\x11"
-              "\x01\x03\x00\x00\xd1\x00\x02hi"),       /* HEADERS, DATA */
+              "\x01\x03\x00\x00\xd1\x00\x02hi"), /* HEADERS, DATA */
     FUZZ_SEED("\x07"
               "\x40\x41\x80\x00\x00\x04\xc0\x00\x00\x00\x00\x00\x00\x00"), /* every varint length */
     FUZZ_SEED("\xff"
-              "\x21\x00\x4a\x0a\x01x"),                /* reserved types */
+              "\x21\x00\x4a\x0a\x01x"), /* reserved types */
 };
 const size_t fuzz_nseeds = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
 

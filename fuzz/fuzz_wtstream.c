@@ -28,11 +28,11 @@
 typedef struct model {
   int64_t sid;
   uint8_t bytes[KEEP];
-  size_t len;      /* bytes fed so far (clamped at KEEP; beyond, no checks) */
-  int announced;   /* on_wt_stream came */
-  size_t hdrlen;   /* its WebTransport prefix length */
+  size_t len;       /* bytes fed so far (clamped at KEEP; beyond, no checks) */
+  int announced;    /* on_wt_stream came */
+  size_t hdrlen;    /* its WebTransport prefix length */
   size_t delivered; /* payload bytes handed up */
-  int fin;         /* FIN handed up */
+  int fin;          /* FIN handed up */
   int fed_fin;
 } model;
 
@@ -113,14 +113,15 @@ static void h_dgram(void *ctx, uint64_t session_id, const uint8_t *d, size_t n) 
 static void h_credit(void *ctx, int bidi) {}
 
 static const wt_h3_io IO = {NULL, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close};
-static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,      h_req_end,
-                                h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop,   h_wt_void,
+static const wt_h3_handler H = {NULL,       h_settings,  h_goaway,  h_headers,  h_data,    h_req_end,
+                                h_req_stop, h_wt_stream, h_wt_data, h_wt_reset, h_wt_stop, h_wt_void,
                                 h_wt_void,  h_wt_closed, h_dgram,   h_credit};
 
 const fuzz_seed fuzz_seeds[] = {
     FUZZ_SEED("\x00"
               "\x04\x05\x40\x54\x00hi" /* uni 0x54, session 0 */
-              "\x01\x05\x40\x41\x04" "ab" /* bidi 0x41, session 4, FIN */
+              "\x01\x05\x40\x41\x04"
+              "ab" /* bidi 0x41, session 4, FIN */
               "\x03\x00"),
     FUZZ_SEED("\x00"
               "\x20\x02\x41\x01" /* session ID 1: H3_ID_ERROR */),
@@ -128,7 +129,7 @@ const fuzz_seed fuzz_seeds[] = {
               "\xe4\x0c\x54\x80\x00\x00\x08payload" /* split, 4-byte session ID */
               "\x06\x00"),
     FUZZ_SEED("\x02"
-              "\x0c\x03\x00\x04\x00" /* control stream */
+              "\x0c\x03\x00\x04\x00"     /* control stream */
               "\x04\x04\x02\x00\x03\x80" /* QPACK encoder */
               "\x14\x02\x21\x00" /* unknown type */),
 };
