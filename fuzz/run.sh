@@ -6,7 +6,7 @@
 #   fuzz/run.sh --merge [TARGET...]        fold what runs found into the
 #                                          checked-in corpus, minimized
 #
-# Builds the targets first (clang, ASan + UBSan + libFuzzer) in
+# Builds the targets first (clang, or $FUZZ_CC; ASan + UBSan + libFuzzer) in
 # $WT_FUZZ_BUILD (default build-fuzz). New inputs go to a scratch corpus in
 # that build directory, never into fuzz/corpus/; crashes, leaks and
 # sanitizer reports are saved there under artifacts/ and make the script
@@ -26,7 +26,7 @@ fi
 build=${WT_FUZZ_BUILD:-build-fuzz}
 jobs=${FUZZ_JOBS:-1}
 
-CC=${CC:-clang} cmake -S . -B "$build" -DWT_FUZZ=ON -DWT_BROWSER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+CC=${FUZZ_CC:-clang} cmake -S . -B "$build" -DWT_FUZZ=ON -DWT_BROWSER_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 if [ $# -eq 0 ]; then
   set -- $(sed -n 's/^set(WT_FUZZ_TARGETS\(.*\)/\1/p; /^ *fuzz_.*)$/p' fuzz/CMakeLists.txt | tr -d ')')
 fi
