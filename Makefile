@@ -1,11 +1,14 @@
 # Convenience wrapper around CMake; see README.md.
 #   make demo   build, then run wt-server and wt-client against each other
 #   make test   build, then run every test (also under ASan + UBSan)
+#   make fuzz-short  every libFuzzer target for FUZZ_SECONDS (20) each
 BUILD ?= build
 ASAN_BUILD ?= build-asan
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: all deps deps-browser demo test test-fast test-asan clean
+FUZZ_SECONDS ?= 20
+
+.PHONY: all deps deps-browser deps-fuzz demo test test-fast test-asan fuzz-short clean
 
 all: $(BUILD)/.built
 
@@ -14,6 +17,9 @@ deps:
 
 deps-browser:
 	@scripts/install-deps.sh --browser
+
+deps-fuzz:
+	@scripts/install-deps.sh --fuzz
 
 $(BUILD)/.built: deps FORCE
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWT_BROWSER_TESTS=ON >/dev/null
@@ -35,7 +41,12 @@ test-asan: deps
 
 test: test-fast test-asan
 
+# libFuzzer (clang, ASan + UBSan) on every fuzz target, from fuzz/corpus/;
+# fuzz/run.sh SECONDS runs them longer.
+fuzz-short: deps-fuzz
+	@fuzz/run.sh $(FUZZ_SECONDS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) build-fuzz
 
 FORCE:

@@ -9,7 +9,9 @@
  *
  * Input: an optional canned prologue (a valid client control stream and a
  * CONNECT on stream 0, when bit 0 of the first byte is set, so mutations
- * start inside a live session), then records of [op][len][len bytes]:
+ * start inside a live session; bit 1 turns pooling on; bit 2 makes the
+ * peer's transport parameters refuse DATAGRAM frames), then records of
+ * [op][len][len bytes]:
  * op & 7 picks the event, op >> 3 the client stream it concerns.
  */
 #include <stdlib.h>
@@ -27,6 +29,7 @@ typedef struct app {
   wt_http_request *http; /* the last plain request, until its CLOSED */
   int64_t next_uni, next_bidi;
   int closed;
+  int peer_dgrams; /* its transport parameters allow DATAGRAM frames */
 } app;
 
 /* ---- QUIC below, faked: everything is accepted ---- */
@@ -52,6 +55,7 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
   return 0;
 }
 static size_t x_max_dgram(void *ctx) { return 1200; }
+static int x_peer_dgrams(void *ctx) { return ((app *)ctx)->peer_dgrams; }
 static uint64_t x_streams_left(void *ctx, int bidi) { return 16; }
 static void x_wake(void *ctx) {}
 
@@ -193,7 +197,7 @@ const size_t fuzz_nseeds = sizeof(fuzz_seeds) / sizeof(fuzz_seeds[0]);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size == 0) return 0;
-  app a = {.next_uni = 3, .next_bidi = 1};
+  app a = {.next_uni = 3, .next_bidi = 1, .peer_dgrams = !(data[0] & 4)};
   static wt_router routes;
   if (!routes.n) wt_router_add(&routes, "/", WT_ROUTE_PREFIX | WT_ROUTE_HTTP, on_event, &a);
   routes.routes[0].user_data = &a;
@@ -214,7 +218,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                         .session_max_streams_uni = 4,
                         .router = &routes};
   wt_h3_io io = {&a, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve, NULL};
-  wt_conn_io x = {&a, x_export, x_max_dgram, x_streams_left, x_wake, NULL, NULL};
+  wt_conn_io x = {&a, x_export, x_max_dgram, x_peer_dgrams, x_streams_left, x_wake, NULL, NULL};
   wt_conn *c;
   if (wt_conn_new(&cfg, NULL, &io, &x, &c)) return 0;
   wt_conn_on_ready(c);

@@ -1,6 +1,7 @@
 /*
  * replay.c: main() for fuzz targets built without libFuzzer. With file
- * arguments it runs each file once (to replay a crash or a corpus); without,
+ * arguments it runs each file once (to replay a crash or a corpus); with
+ * `--write-seeds DIR` it writes the target's seeds there as files; without,
  * it runs a fixed number of deterministic pseudo-random inputs, half of
  * them mutations of the target's fuzz_seeds, so every build
  * exercises each parser with hostile bytes under whatever sanitizers the
@@ -33,7 +34,24 @@ static int run_file(const char *path) {
   return 0;
 }
 
+/* Writes each seed to DIR/seed-N: how fuzz/corpus/ starts (fuzz/run.sh). */
+static int write_seeds(const char *dir) {
+  for (size_t i = 0; i < fuzz_nseeds; i++) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/seed-%zu", dir, i);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(fuzz_seeds[i].data, 1, fuzz_seeds[i].len, f) != fuzz_seeds[i].len) {
+      perror(path);
+      if (f) fclose(f);
+      return 1;
+    }
+    fclose(f);
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
+  if (argc == 3 && strcmp(argv[1], "--write-seeds") == 0) return write_seeds(argv[2]);
   if (argc > 1) {
     int rv = 0;
     for (int i = 1; i < argc; i++)

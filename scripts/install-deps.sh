@@ -2,13 +2,15 @@
 # install-deps.sh: installs, with apt-get, what a fresh Debian bookworm needs
 # to build libwebtransport and run its tests. Only missing packages are
 # installed (nftables, iproute2 and valgrind are for tests). --browser adds
-# what the browser tests need.
+# what the browser tests need, --fuzz clang and its libFuzzer runtime
+# (libclang-rt-14-dev, only recommended by clang).
 set -euo pipefail
 pkgs=(gcc make cmake pkg-config libc6-dev libngtcp2-dev libngtcp2-crypto-gnutls-dev libgnutls28-dev ca-certificates
   nftables iproute2 valgrind)
-if [ "${1:-}" = "--browser" ]; then
-  pkgs+=(chromium firefox-esr python3 openssl)
-fi
+case "${1:-}" in
+  --browser) pkgs+=(chromium firefox-esr python3 openssl) ;;
+  --fuzz) pkgs+=(clang libclang-rt-14-dev) ;;
+esac
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -354,6 +354,11 @@ static int control_frame_allowed(wt_h3conn *c, h3s *s) {
     wt_h3conn_fail(c, H3_MISSING_SETTINGS, "control stream does not start with SETTINGS");
     return -1;
   }
+  if (t == H3_FRAME_WT_STREAM) {
+    /* The signal belongs at the start of a bidi stream only (draft §4.3). */
+    wt_h3conn_fail(c, H3_FRAME_ERROR, "WT_STREAM signal on the control stream");
+    return -1;
+  }
   if (t == H3_FRAME_DATA || t == H3_FRAME_HEADERS || t == H3_FRAME_PUSH_PROMISE || wt_frame_is_h2_reserved(t) ||
       (t == H3_FRAME_MAX_PUSH_ID && !c->cfg.is_server)) {
     wt_h3conn_fail(c, H3_FRAME_UNEXPECTED, "frame not allowed on the control stream");
@@ -413,41 +418,12 @@ static int collect_field(void *ud, const char *name, size_t nlen, const char *va
   return wt_h3_headers_add(ud, name, nlen, value, vlen);
 }
 
-/* RFC 9110 §8.6: content-length is digits; several fields (or a list) must
- * all agree. Returns the length, -1 when absent, -2 when malformed. */
-static int64_t content_length(const wt_h3_headers *h) {
-  int64_t len = -1;
-  for (size_t i = 0; i < h->n; i++) {
-    if (strcmp(h->fields[i].name, "content-length") != 0) continue;
-    const char *p = h->fields[i].value;
-    do {
-      while (*p == ' ' || *p == '\t')
-        p++;
-      uint64_t v = 0;
-      const char *start = p;
-      for (; *p >= '0' && *p <= '9'; p++) {
-        if (v > (UINT64_C(1) << 62) / 10) return -2;
-        v = v * 10 + (uint64_t)(*p - '0');
-      }
-      while (*p == ' ' || *p == '\t')
-        p++;
-      if (p == start || (*p && *p != ',') || (len >= 0 && (uint64_t)len != v)) return -2;
-      len = (int64_t)v;
-    } while (*p++ == ',');
-  }
-  return len;
-}
-
 /* The first header section of a message: what its body must add up to
  * (RFC 9114 §4.1.2). Returns 0, or -1 after a stream error. */
 static int note_content_length(wt_h3conn *c, h3s *s, const wt_h3_headers *h) {
   if (!c->cfg.is_server && (h->status == 204 || h->status == 304)) s->no_body = 1;
-  int64_t len = content_length(h);
-  if (len == -2) {
-    stream_error(c, s, H3_MESSAGE_ERROR, "malformed content-length");
-    return -1;
-  }
-  s->content_length = s->no_body ? -1 : len;
+  /* Validation (headers.c) refused a malformed or conflicting one. */
+  s->content_length = s->no_body || !h->has_content_length ? -1 : (int64_t)h->content_length;
   return 0;
 }
 

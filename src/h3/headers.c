@@ -115,9 +115,52 @@ static int request_pseudo(wt_h3_headers *h, const wt_h3_field *f) {
   return -1;
 }
 
+/* RFC 9110 §8.6: content-length is digits; several fields, or a list in
+ * one, must all agree (RFC 9114 §4.1.2 then compares it with the DATA
+ * received). */
+static int check_content_length(wt_h3_headers *h, const char **why) {
+  h->has_content_length = 0;
+  h->content_length = 0;
+  for (size_t i = 0; i < h->n; i++) {
+    if (strcmp(h->fields[i].name, "content-length") != 0) continue;
+    const char *p = h->fields[i].value;
+    do {
+      while (*p == ' ' || *p == '\t')
+        p++;
+      uint64_t v = 0;
+      const char *start = p;
+      for (; *p >= '0' && *p <= '9'; p++) {
+        if (v > (UINT64_C(1) << 62) / 10) return *why = "invalid content-length", WT_ERR_PROTO;
+        v = v * 10 + (uint64_t)(*p - '0');
+      }
+      while (*p == ' ' || *p == '\t')
+        p++;
+      if (p == start || (*p && *p != ',')) return *why = "invalid content-length", WT_ERR_PROTO;
+      if (h->has_content_length && v != h->content_length) return *why = "conflicting content-length", WT_ERR_PROTO;
+      h->has_content_length = 1;
+      h->content_length = v;
+    } while (*p++ == ',');
+  }
+  return 0;
+}
+
+/* RFC 9114 §4.3.1: http(s) requests name their authority in :authority or
+ * host; neither may be empty, and both must agree. */
+static int check_authority(const wt_h3_headers *h, const char **why) {
+  const char *host = wt_h3_headers_get(h, "host");
+  if ((h->authority && !*h->authority) || (host && !*host)) return *why = "empty :authority or host", WT_ERR_PROTO;
+  if (h->authority && host && strcmp(h->authority, host) != 0)
+    return *why = ":authority and host disagree", WT_ERR_PROTO;
+  int needs = h->scheme && (strcmp(h->scheme, "https") == 0 || strcmp(h->scheme, "http") == 0);
+  if (needs && !h->authority && !host) return *why = "http(s) request without :authority or host", WT_ERR_PROTO;
+  return 0;
+}
+
 int wt_h3_headers_check_request(wt_h3_headers *h, int allow_protocol, const char **why) {
   h->method = h->scheme = h->authority = h->path = h->protocol = NULL;
   int rv = check_fields(h, request_pseudo, why);
+  if (!rv) rv = check_content_length(h, why);
+  if (!rv) rv = check_authority(h, why);
   if (rv) return rv;
   if (!h->method || !*h->method) return *why = "missing :method", WT_ERR_PROTO;
   int connect = strcmp(h->method, "CONNECT") == 0;
@@ -151,6 +194,7 @@ static int response_pseudo(wt_h3_headers *h, const wt_h3_field *f) {
 int wt_h3_headers_check_response(wt_h3_headers *h, const char **why) {
   h->status = 0;
   int rv = check_fields(h, response_pseudo, why);
+  if (!rv) rv = check_content_length(h, why);
   if (rv) return rv;
   if (!h->status) return *why = "missing :status", WT_ERR_PROTO;
   return 0;

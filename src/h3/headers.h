@@ -5,14 +5,16 @@
  * For: holding the fields QPACK decoded (names and values copied, NUL-
  * terminated) and checking them: lowercase names made of token characters,
  * no CR/LF/NUL in values, pseudo-headers first, known, unique and right for
- * the message kind, no connection-specific fields, and the extended CONNECT
- * rules of RFC 9220. Not for: what a request *means* (routing, WebTransport
+ * the message kind, no connection-specific fields, :authority and host
+ * present for http(s) and equal, content-length a number (equal if
+ * repeated), and the extended CONNECT rules of RFC 9220. Not for: what a request *means* (routing, WebTransport
  * acceptance); a violation here is a malformed message (H3_MESSAGE_ERROR).
  */
 #ifndef WT_H3_HEADERS_H
 #define WT_H3_HEADERS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 typedef struct wt_h3_field {
   char *name;
@@ -27,6 +29,8 @@ typedef struct wt_h3_headers {
   /* Set by validation; point into `fields`. */
   const char *method, *scheme, *authority, *path, *protocol;
   int status;
+  int has_content_length; /* a valid content-length was present: */
+  uint64_t content_length;
 } wt_h3_headers;
 
 void wt_h3_headers_init(wt_h3_headers *h);

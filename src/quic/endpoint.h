@@ -50,6 +50,7 @@ typedef struct wt_endpoint_config {
   uint32_t datagram_max_age_ms; /* 0: no limit */
   int datagram_drop_oldest;
   wt_cc_algo cc;
+  int no_datagrams; /* omit max_datagram_frame_size (tests of peers without DATAGRAM) */
   const wt_logger *log;
   wt_stats *stats; /* counters to update; may be NULL */
   /* The clock, in nanoseconds (what the caller passes as timestamps). */

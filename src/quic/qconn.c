@@ -392,7 +392,7 @@ static void fill_settings(const wt_endpoint_config *cfg, ngtcp2_settings *s, ngt
   /* Three more for the peer's HTTP/3 control and QPACK streams. */
   p->initial_max_streams_uni = cfg->max_streams_uni + 3;
   p->max_idle_timeout = cfg->idle_timeout_ms * NS_PER_MS;
-  p->max_datagram_frame_size = 65535;
+  p->max_datagram_frame_size = cfg->no_datagrams ? 0 : 65535;
   p->active_connection_id_limit = 8;
 }
 
@@ -1029,6 +1029,11 @@ size_t wt_qconn_max_datagram_payload(const wt_qconn *q) {
   size_t room = udp > overhead ? udp - overhead : 0;
   size_t frame_max = (size_t)rp->max_datagram_frame_size;
   return max_datagram_in_frame(room < frame_max ? room : frame_max);
+}
+
+int wt_qconn_peer_accepts_datagrams(const wt_qconn *q) {
+  const ngtcp2_transport_params *rp = q->conn ? ngtcp2_conn_get_remote_transport_params(q->conn) : NULL;
+  return rp && rp->max_datagram_frame_size > 0;
 }
 
 /* Makes room for `need` bytes under the queue's bounds, dropping the

@@ -117,6 +117,9 @@ size_t wt_qconn_stream_reserve(wt_qconn *q, int64_t sid, size_t want, size_t lim
 int wt_qconn_send_datagram(wt_qconn *q, const uint8_t *hdr, size_t hdrlen, const uint8_t *data, size_t len,
                            uint64_t tag);
 size_t wt_qconn_max_datagram_payload(const wt_qconn *q);
+/* Nonzero if the peer's transport parameters (known once its first
+ * handshake message is in) announce max_datagram_frame_size > 0. */
+int wt_qconn_peer_accepts_datagrams(const wt_qconn *q);
 uint64_t wt_qconn_streams_left(const wt_qconn *q, int bidi);
 int wt_qconn_export(wt_qconn *q, const char *label, const uint8_t *ctx, size_t ctxlen, uint8_t *out, size_t outlen);
 

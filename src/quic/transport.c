@@ -118,6 +118,7 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
 }
 static size_t x_max_dgram(void *ctx) { return wt_qconn_max_datagram_payload(((tconn *)ctx)->q); }
+static int x_peer_dgrams(void *ctx) { return wt_qconn_peer_accepts_datagrams(((tconn *)ctx)->q); }
 static uint64_t x_streams_left(void *ctx, int bidi) { return wt_qconn_streams_left(((tconn *)ctx)->q, bidi); }
 static void x_wake(void *ctx) { mark_pending(ctx); }
 static void x_qlog(void *ctx, const char *name, const char *data_json) {
@@ -132,7 +133,8 @@ static int x_admit_request(void *ctx) {
   return !klen || wt_ratelimit_take(&c->t->request_rate, key, klen, now_ns(c->t));
 }
 
-static const wt_conn_io conn_io = {NULL, x_export, x_max_dgram, x_streams_left, x_wake, x_admit_request, x_qlog};
+static const wt_conn_io conn_io = {NULL,           x_export, x_max_dgram, x_peer_dgrams, x_streams_left,
+                                   x_wake,         x_admit_request, x_qlog};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */

@@ -41,6 +41,9 @@ typedef struct wt_conn_io {
                                 size_t out_len);
   /* The largest QUIC DATAGRAM payload that can be sent now; 0 if none. */
   size_t (*max_datagram_payload)(void *ctx);
+  /* Nonzero if the peer's transport parameters include
+   * max_datagram_frame_size (RFC 9221 §3), i.e. it accepts DATAGRAM frames. */
+  int (*peer_accepts_datagrams)(void *ctx);
   /* Streams of a kind we may open right now. */
   uint64_t (*streams_left)(void *ctx, int bidi);
   /* Asks the owner to send soon (an API call queued output). */

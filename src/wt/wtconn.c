@@ -809,9 +809,16 @@ static void qlog_peer_settings(wt_conn *c, const wt_h3_settings *ps) {
 
 static void h_on_settings(void *ctx) {
   wt_conn *c = ctx;
+  const wt_h3_settings *ps = wt_h3conn_peer_settings(c->h3);
+  log_peer_settings(c, ps);
+  /* RFC 9297 §2.1.1: H3_DATAGRAM=1 over a connection whose peer did not
+   * send max_datagram_frame_size is H3_SETTINGS_ERROR. */
+  if (ps->h3_datagram && !c->xio.peer_accepts_datagrams(c->xio.ctx)) {
+    wt_h3conn_fail(c->h3, H3_SETTINGS_ERROR, "H3_DATAGRAM without the max_datagram_frame_size transport parameter");
+    return;
+  }
   c->settings_seen = 1;
-  log_peer_settings(c, wt_h3conn_peer_settings(c->h3));
-  qlog_peer_settings(c, wt_h3conn_peer_settings(c->h3));
+  qlog_peer_settings(c, ps);
   c->fc_enabled = c->cfg.pooling && peer_announces_flow_control(wt_h3conn_peer_settings(c->h3));
   if (!c->cfg.is_server) wt_http_on_settings(c);
   for (wt_session *s = c->all, *next; s; s = next) {

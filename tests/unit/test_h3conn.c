@@ -249,6 +249,13 @@ static void control_stream_errors(void) {
   feed_hex(2, "0d 01 05 0d 01 04", 0); /* MAX_PUSH_ID decreasing */
   EXPECT_CLOSE(H3_ID_ERROR);
   setup(1);
+  peer_control_ok();
+  feed_hex(2, "40 41 00", 0); /* WT_STREAM signal as a control frame */
+  EXPECT_CLOSE(H3_FRAME_ERROR);
+  setup(1);
+  feed_hex(2, "00 04 50 01", 0); /* SETTINGS over our bound of 4096 bytes */
+  EXPECT_CLOSE(H3_EXCESSIVE_LOAD);
+  setup(1);
   feed_hex(2, "00 04 4400", 0); /* SETTINGS frame over our bound (1024 bytes) is fine, 4 KiB is not */
   CHECK(!R.closed);
 }
@@ -458,6 +465,30 @@ static void malformed_requests_are_stream_errors(void) {
   }
 }
 
+/* RFC 9114 §4.1.2: DATA must add up to content-length. */
+static void content_length_must_match_the_data(void) {
+  static const char *const post[] = {":method",    "POST", ":scheme",        "https", ":path", "/",
+                                     ":authority", "a",    "content-length", "3",     NULL};
+  /* data0: exact (FIN clean), data1: one byte more, data2: FIN one byte short */
+  static const char *const data[] = {"00 03 61 62 63", "00 02 61 62 00 02 63 64", "00 02 61 62"};
+  static const int fin[] = {1, 0, 1};
+  for (int i = 0; i < 3; i++) {
+    wt_buf b;
+    wt_buf_init(&b);
+    headers_frame(&b, post);
+    setup(1);
+    feed_buf(0, &b, 0);
+    wt_buf_free(&b);
+    feed_hex(0, data[i], fin[i]);
+    CHECK(!R.closed);
+    CHECK_EQ(R.headers_calls, 1);
+    CHECK_EQ(R.request_end_calls, 1);
+    CHECK_EQ(R.request_end_reset, i != 0);
+    CHECK_EQ(R.nresets, i != 0);
+    if (i) CHECK_EQ(R.reset_code[0], H3_MESSAGE_ERROR);
+  }
+}
+
 static void oversized_headers_are_refused_with_excessive_load(void) {
   setup(1);
   feed_hex(0, "01 48 00", 0); /* HEADERS of 2048 bytes; our limit is 1024 */
@@ -568,6 +599,7 @@ int main(void) {
   RUN(request_streams);
   RUN(malformed_requests_are_stream_errors);
   RUN(content_length_mismatch_is_message_error);
+  RUN(content_length_must_match_the_data);
   RUN(oversized_headers_are_refused_with_excessive_load);
   RUN(client_reads_responses);
   RUN(writes_wt_stream_headers_and_datagrams);

@@ -53,6 +53,30 @@ static void accepts_plain_requests(void) {
   CHECK_EQ(check_req(get, 1, &why), 0);
   const char *const connect[] = {":method", "CONNECT", ":authority", "example.com:443", NULL};
   CHECK_EQ(check_req(connect, 1, &why), 0);
+  /* host instead of :authority; both when equal; other schemes need neither */
+  const char *const host[] = {":method", "GET", ":scheme", "https", ":path", "/", "host", "a", NULL};
+  CHECK_EQ(check_req(host, 1, &why), 0);
+  const char *const both[] = {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "host", "a", NULL};
+  CHECK_EQ(check_req(both, 1, &why), 0);
+  const char *const urn[] = {":method", "GET", ":scheme", "urn", ":path", "/", NULL};
+  CHECK_EQ(check_req(urn, 1, &why), 0);
+}
+
+static void content_length_is_parsed(void) {
+  wt_h3_headers h;
+  const char *why;
+  const char *const kv[] = {":method",        "POST", ":scheme",        "https", ":path", "/", ":authority", "a",
+                            "content-length", "42",   "content-length", "42",    NULL};
+  build(&h, kv);
+  CHECK_EQ(wt_h3_headers_check_request(&h, 1, &why), 0);
+  CHECK(h.has_content_length);
+  CHECK_EQ(h.content_length, 42);
+  wt_h3_headers_free(&h);
+  const char *const none[] = {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", NULL};
+  build(&h, none);
+  CHECK_EQ(wt_h3_headers_check_request(&h, 1, &why), 0);
+  CHECK(!h.has_content_length);
+  wt_h3_headers_free(&h);
 }
 
 static void rejects_malformed_requests(void) {
@@ -73,6 +97,16 @@ static void rejects_malformed_requests(void) {
       {":method", "CONNECT", ":protocol", "webtransport", ":scheme", "https", ":path", "/", NULL}, /* no authority */
       {":method", "GET", ":protocol", "webtransport", ":scheme", "https", ":path", "/", ":authority", "a", NULL},
       {":method", "CONNECT", ":scheme", "https", ":authority", "a", NULL}, /* plain CONNECT with scheme */
+      {":method", "GET", ":scheme", "https", ":path", "/", NULL},          /* neither :authority nor host */
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", "host", "", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "host", "b", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "content-length", "1x", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "content-length", "", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "content-length", "1", "content-length",
+       "2", NULL},
+      {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "content-length", "99999999999999999999",
+       NULL},
   };
   for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
     const char *why = NULL;
@@ -92,7 +126,7 @@ static void protocol_needs_our_connect_setting(void) {
 }
 
 static void te_trailers_is_allowed(void) {
-  const char *const kv[] = {":method", "GET", ":scheme", "https", ":path", "/", "te", "trailers", NULL};
+  const char *const kv[] = {":method", "GET", ":scheme", "https", ":path", "/", ":authority", "a", "te", "trailers", NULL};
   const char *why;
   CHECK_EQ(check_req(kv, 1, &why), 0);
 }
@@ -140,6 +174,7 @@ static void stores_values_with_embedded_bytes(void) {
 int main(void) {
   RUN(accepts_a_webtransport_connect);
   RUN(accepts_plain_requests);
+  RUN(content_length_is_parsed);
   RUN(rejects_malformed_requests);
   RUN(protocol_needs_our_connect_setting);
   RUN(te_trailers_is_allowed);

@@ -161,6 +161,9 @@ static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, u
   return 0;
 }
 static size_t x_max_dgram(void *ctx) { return dgram_room; }
+/* Whether each side's peer announced max_datagram_frame_size; setup() resets it. */
+static int peer_dgrams[2];
+static int x_peer_dgrams(void *ctx) { return peer_dgrams[((side *)ctx)->idx]; }
 static uint64_t x_streams_left(void *ctx, int bidi) { return 100; }
 static void x_wake(void *ctx) {}
 /* Requests the server still admits (the transport's per-address rate). */
@@ -218,6 +221,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
   hold_sid = -1;
   dgram_room = 1200;
   admit_left = 1000;
+  peer_dgrams[0] = peer_dgrams[1] = 1;
   for (int i = 0; i < 2; i++) {
     if (S[i].c) wt_conn_free(S[i].c);
     for (int k = 0; k < 256; k++)
@@ -250,7 +254,7 @@ static void setup(unsigned client_mask, uint32_t send_buffer) {
                           .session_max_streams_uni = pool_max_streams,
                           .router = i ? routes : NULL};
     wt_h3_io io = {sd, io_open, io_write, io_reset, io_stop, io_consumed, io_dgram, io_close, io_reserve, NULL};
-    wt_conn_io x = {sd, x_export, x_max_dgram, x_streams_left, x_wake, x_admit, NULL};
+    wt_conn_io x = {sd, x_export, x_max_dgram, x_peer_dgrams, x_streams_left, x_wake, x_admit, NULL};
     wt_conn_client_opts co = {client_mask};
     wt_conn_new(&cfg, i ? NULL : &co, &io, &x, &sd->c);
   }
@@ -490,6 +494,19 @@ static void requests_over_the_rate_get_429(void) {
   pump();
   CHECK_EQ(S[0].nev[WT_EV_SESSION_READY], 1);
   CHECK_EQ(S[1].nev[WT_EV_SESSION_READY], 1);
+}
+
+/* RFC 9297 §2.1.1: each side sends H3_DATAGRAM=1; a peer whose transport
+ * parameters lack max_datagram_frame_size makes that H3_SETTINGS_ERROR. */
+static void h3_datagram_needs_quic_datagrams(void) {
+  for (int i = 0; i < 2; i++) {
+    setup(0, 1 << 20);
+    peer_dgrams[i] = 0;
+    connect_session(NULL);
+    pump();
+    CHECK(S[i].closed);
+    CHECK_EQ(S[i].close_code, H3_SETTINGS_ERROR);
+  }
 }
 
 static void plain_requests_get_405(void) {
@@ -1406,6 +1423,7 @@ int main(void) {
   RUN(client_falls_back_to_the_servers_newest_generation);
   RUN(refused_session_reports_the_status);
   RUN(requests_over_the_rate_get_429);
+  RUN(h3_datagram_needs_quic_datagrams);
   RUN(plain_requests_get_405);
   RUN(subprotocol_is_negotiated_by_server_preference);
   RUN(bidi_and_uni_streams_echo);
