@@ -684,12 +684,23 @@ int wt_qconn_read(wt_qconn *q, const ngtcp2_path *path, const uint8_t *pkt, size
   return 0;
 }
 
+void wt_qconn_close_later(wt_qconn *q, uint64_t app_code, const char *reason, uint64_t at) {
+  if (q->state != QC_ACTIVE || (q->close_at && q->close_at <= at)) return;
+  q->close_at = at ? at : 1;
+  q->close_code = app_code;
+  snprintf(q->close_reason, sizeof(q->close_reason), "%s", reason ? reason : "");
+}
+
 void wt_qconn_on_timer(wt_qconn *q, uint64_t ts) {
   if (q->state == QC_CLOSING || q->state == QC_DRAINING) {
     if (ts >= q->state_deadline) q->state = QC_DEAD;
     return;
   }
   if (q->state != QC_ACTIVE) return;
+  if (q->close_at && ts >= q->close_at) {
+    wt_qconn_close(q, q->close_code, q->close_reason, ts);
+    return;
+  }
   int rv = ngtcp2_conn_handle_expiry(q->conn, ts);
   if (rv) {
     on_fatal(q, rv, ts);
@@ -700,7 +711,10 @@ void wt_qconn_on_timer(wt_qconn *q, uint64_t ts) {
 
 uint64_t wt_qconn_expiry(const wt_qconn *q) {
   switch (q->state) {
-  case QC_ACTIVE: return ngtcp2_conn_get_expiry(q->conn);
+  case QC_ACTIVE: {
+    uint64_t e = ngtcp2_conn_get_expiry(q->conn);
+    return q->close_at && q->close_at < e ? q->close_at : e;
+  }
   case QC_CLOSING:
   case QC_DRAINING: return q->state_deadline;
   default: return 0; /* dead: reap at once */

@@ -83,6 +83,9 @@ uint64_t wt_qconn_expiry(const wt_qconn *q);
 
 /* Closes with an HTTP/3 (application) error code. */
 void wt_qconn_close(wt_qconn *q, uint64_t app_code, const char *reason, uint64_t ts);
+/* Closes like wt_qconn_close, but only at `at` (the connection keeps
+ * working until then); a later call does not move an earlier deadline. */
+void wt_qconn_close_later(wt_qconn *q, uint64_t app_code, const char *reason, uint64_t at);
 /* In the closing period a packet from the peer is answered with our
  * CONNECTION_CLOSE again (RFC 9000 §10.2.1). */
 void wt_qconn_resend_close(wt_qconn *q);

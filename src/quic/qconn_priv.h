@@ -64,6 +64,9 @@ struct wt_qconn {
   int ready_notified;
   int wants_write;
   int in_handshake; /* server: counted in the endpoint's handshakes */
+  uint64_t close_at; /* wt_qconn_close_later: when to close; 0: not asked */
+  uint64_t close_code;
+  char close_reason[128];
   uint8_t addr_key[16]; /* server: source address it is counted under */
   uint8_t addr_keylen;  /* 0: not counted */
   ngtcp2_cid odcid; /* server: the client's first DCID, also routed to us */

@@ -33,6 +33,9 @@
 #include "wt/router.h"
 #include "wt/wtconn.h"
 
+/* How long a connection whose sessions have all ended stays open. */
+#define CLOSE_LINGER_NS (100 * 1000000ULL)
+
 typedef struct tconn {
   wt_transport *t;
   wt_qconn *q;
@@ -504,10 +507,14 @@ static void dispatch_all(wt_transport *t) {
     c->pending = 0;
     wt_conn_dispatch(c->wc);
     /* A connection whose sessions are all over is closed, so that clients
-     * which vanish silently (as Chromium does) do not linger. */
+     * which vanish silently (as Chromium does) do not linger; but not at
+     * once: a CONNECTION_CLOSE right behind a WT_CLOSE_SESSION makes
+     * Chromium report "Connection lost" instead of the close code when it
+     * reads the two out of order. CLOSE_LINGER gives it time to act on the
+     * capsule first. */
     if (wt_conn_finished(c->wc) && wt_qconn_get_state(c->q) == QC_ACTIVE) {
       if (!ts) ts = now_ns(t);
-      wt_qconn_close(c->q, H3_NO_ERROR, wt_conn_close_reason(c->wc), ts);
+      wt_qconn_close_later(c->q, H3_NO_ERROR, wt_conn_close_reason(c->wc), ts + CLOSE_LINGER_NS);
       wt_endpoint_mark_write(t->ep, c->q);
     }
   }

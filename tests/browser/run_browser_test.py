@@ -138,6 +138,11 @@ CASES = {
                                                                 "echoed bytes); a race inside Firefox")}}),
     "stop_from_server": Case("server sends STOP_SENDING 78 (stop_code=78): the writable errors with streamErrorCode 78",
                              facts={"*": {"write_error": ("WebTransportError 78", None)},
+                                    "firefox": {"write_error": (("WebTransportError 78", "AbortError none"),
+                                                                "most runs error the writable with AbortError "
+                                                                "\"error writing data\", without the code (the "
+                                                                "STOP_SENDING with 78 is on the wire); a race "
+                                                                "inside Firefox")},
                                     "chromium": {"write_error": (("WebTransportError 78", "NetworkError none"),
                                                                  "about half the runs error the writable with "
                                                                  "DOMException NetworkError \"The stream was aborted "

@@ -210,11 +210,16 @@ static void server_without_the_clients_draft(void) {
   CHECK(!connect_to("/echo", &o));
   CHECK_EQ(CL.error, WT_ERR_PROTO);
   CHECK_LINE(CLL, "client", "did not enable WebTransport", "it sent: ", "0x2c7cf000=1");
-  /* The server never saw a request. The client closes at once, before the
-   * handshake is confirmed, so QUIC carries no reason phrase: the server
-   * says what such a close most likely means. */
-  settle_on(&SL, "APPLICATION_ERROR");
-  CHECK_LINE(SL, "server", "ended during the handshake", "our SETTINGS lack the WebTransport draft", NULL);
+  /* The server never saw a request. The client closes its finished
+   * connection after a short linger; once the handshake is confirmed QUIC
+   * carries the reason phrase and the server logs it. If the close still
+   * comes before that (a slow machine), QUIC drops the phrase and the server
+   * says what such a close most likely means. Either way one line says why. */
+  settle_on(&SL, "connection with");
+  int told = count_lines(&SL, "ended before any session", "the server did not enable WebTransport", NULL);
+  int guessed = count_lines(&SL, "ended during the handshake", "our SETTINGS lack the WebTransport draft", NULL);
+  if (told + guessed != 1) dump("server", &SL);
+  CHECK_EQ(told + guessed, 1);
 }
 
 static void pooling_small(wt_transport_config *c) {
