@@ -184,7 +184,20 @@ p("Target: report it, aim under 32 KiB per idle session.")
 p("")
 p("## 7. Devious Baton")
 p("")
-p("Not available yet: the protocol is not implemented.")
+p("draft-frindell-webtrans-devious-baton-00: wt-client --baton against "
+  "wt-server's /webtransport/devious-baton with `count` parallel batons "
+  "starting at 1 (255 messages each, on alternating uni and bidi streams); "
+  "the time from the session's READY to the clean close after the last "
+  "baton, as wt-client reports it.")
+p("")
+p("| batons | game ms | client CPU s |")
+p("|---|---|---|")
+bat = get("baton_game", "client", "game_ms")
+if bat:
+    nb = next((d.get("batons") for d in rows if d["case"] == "baton_game" and d.get("batons")), "?")
+    p(f"| {nb} | {fmt(bat, 1)} | {fmt(get('baton_game', 'client', 'cpu'), 3)} |")
+else:
+    p("| - | not measured | - |")
 p("")
 prof = os.path.join(os.path.dirname(os.path.abspath(__file__)), "profile.md")
 if os.path.exists(prof):

@@ -20,21 +20,23 @@ OUT=${BENCH_OUT:-$ROOT/bench/report.md}
 CC_ALGO=${BENCH_CC:-cubic}
 
 if [[ -n ${BENCH_SMOKE:-} ]]; then
-  RUNS=1 BYTES=$((4 << 20)) SESSIONS=20 STREAMS=500 IDLE="50" DGRAM_S=0.5 SAMPLES=100
+  RUNS=1 BYTES=$((4 << 20)) SESSIONS=20 STREAMS=500 IDLE="50" DGRAM_S=0.5 SAMPLES=100 BATONS=16
 elif [[ -n ${BENCH_QUICK:-} ]]; then
-  RUNS=3 BYTES=$((64 << 20)) SESSIONS=200 STREAMS=5000 IDLE="1000" DGRAM_S=1 SAMPLES=1000
+  RUNS=3 BYTES=$((64 << 20)) SESSIONS=200 STREAMS=5000 IDLE="1000" DGRAM_S=1 SAMPLES=1000 BATONS=256
 else
-  RUNS=5 BYTES=$((1 << 30)) SESSIONS=500 STREAMS=10000 IDLE="1000 10000" DGRAM_S=2 SAMPLES=2000
+  RUNS=5 BYTES=$((1 << 30)) SESSIONS=500 STREAMS=10000 IDLE="1000 10000" DGRAM_S=2 SAMPLES=2000 BATONS=256
 fi
 RUNS=${BENCH_RUNS:-$RUNS}
 BYTES=${BENCH_BYTES:-$BYTES}
 
 if [[ -n ${BENCH_BIN:-} ]]; then
   BENCH=$BENCH_BIN
+  TOOLS=$(dirname "$BENCH_BIN")
 else
   cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DWT_BUILD_TESTS=OFF -DWT_BROWSER_TESTS=OFF >/dev/null
-  cmake --build "$BUILD" -j2 --target wt-bench >/dev/null
+  cmake --build "$BUILD" -j2 --target wt-bench wt-server wt-client >/dev/null
   BENCH=$BUILD/wt-bench
+  TOOLS=$BUILD
 fi
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/wt-bench.XXXXXX")
@@ -112,6 +114,37 @@ baseline() {
   record baseline "$r"
 }
 
+# baton RUN: Devious Baton with BATONS parallel batons (starting value 1, so
+# each baton makes 255 messages), wt-client against wt-server; the client's
+# time from READY to the clean close of the finished game is the figure.
+baton() {
+  local r=$1
+  next_port
+  "$TOOLS/wt-server" --addr 127.0.0.1 --port "$PORT" --max-streams $((BATONS + 16)) -q >"$WORK/baton.srv" 2>&1 &
+  SERVER_PID=$!
+  local hash=
+  for _ in $(seq 50); do
+    hash=$(sed -n 's/^certificate sha256: \([0-9a-f]*\)$/\1/p' "$WORK/baton.srv")
+    [[ -n $hash ]] && break
+    sleep 0.1
+  done
+  if ! "$BENCH" rusage "$WORK/baton.client" -- "$TOOLS/wt-client" --baton \
+    "https://127.0.0.1:$PORT/webtransport/devious-baton?count=$BATONS&baton=1" --cert-hash "$hash" --timeout 120 \
+    >"$WORK/baton.out" 2>&1; then
+    echo "bench: baton run $r FAILED" >&2
+    cat "$WORK/baton.out" "$WORK/baton.srv" >&2
+    stop_server
+    exit 1
+  fi
+  stop_server
+  local ms
+  ms=$(sed -n 's/.*all [0-9]* batons finished and the session closed cleanly (\([0-9.]*\) ms after ready).*/\1/p' \
+    "$WORK/baton.out")
+  echo "RESULT batons=$BATONS game_ms=$ms" >"$WORK/baton_game.out"
+  mv "$WORK/baton.client" "$WORK/baton_game.client"
+  record baton_game "$r"
+}
+
 HAVE_BASELINE=
 if [[ -z ${BENCH_SMOKE:-} && -x /usr/sbin/gtlsserver && -x /usr/bin/gtlsclient ]]; then
   HAVE_BASELINE=1
@@ -136,6 +169,7 @@ for r in $(seq 1 "$RUNS"); do
   for n in $IDLE; do
     ours "idle_$n" "$r" --idle-timeout 600000 -- idle --sessions "$n" --concurrency 64
   done
+  baton "$r"
 done
 
 if [[ -n ${BENCH_SMOKE:-} ]]; then
