@@ -165,7 +165,11 @@ static void q_closed(void *app, int err, const char *detail) {
     char peer[64];
     wt_qconn_peer(c->q, peer, sizeof(peer));
     int in_handshake = !wt_qconn_handshake_done(c->q);
-    wt_log(&c->t->log, in_handshake ? WT_LOG_WARN : WT_LOG_INFO, "connection with %s ended %s: %s", peer,
+    /* A handshake the peer ended (a certificate it refused) is worth a
+     * warning; one that merely went silent is what scanners and floods
+     * leave by the thousand, so it must not fill the log at WARN. */
+    wt_log_level lvl = in_handshake && err != WT_ERR_TIMEOUT ? WT_LOG_WARN : WT_LOG_INFO;
+    wt_log(&c->t->log, lvl, "connection with %s ended %s: %s", peer,
            in_handshake ? "during the handshake" : "before any session", detail);
   }
   wt_conn_on_closed(c->wc, err, detail);
