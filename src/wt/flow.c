@@ -224,7 +224,7 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
       return -1;
     }
     /* fall through */
-  default:
+  default: {
     /* *_BLOCKED: we grant credit without waiting for them; the line says
      * so once per limit value, however often the peer repeats it. */
     uint64_t *seen = &f->peer_blocked_at[type == CAPSULE_WT_DATA_BLOCKED ? 0 : 1 + bidi_blocked(type)];
@@ -242,5 +242,6 @@ int wt_flow_on_capsule(wt_session *s, uint64_t type, const uint8_t *v, size_t le
                                                      : "streams_uni");
     *seen = x + 1;
     return 0;
+  }
   }
 }
