@@ -54,7 +54,7 @@ static void send_capsule(wt_session *s, uint64_t type, uint64_t value) {
 
 void wt_flow_violation(wt_session *s, const char *why) {
   wt_conn *c = s->conn;
-  char detail[256];
+  char detail[320];
   snprintf(detail, sizeof(detail),
            "the peer exceeded our WebTransport flow-control limits (%s); reset with WT_FLOW_CONTROL_ERROR. "
            "The peer must respect the WT_MAX_DATA / WT_MAX_STREAMS credit we announce",
