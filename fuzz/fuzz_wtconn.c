@@ -24,8 +24,8 @@
 #include "wt/wtconn.h"
 
 typedef struct app {
-  wt_session *live; /* valid from READY until CLOSED */
-  wt_stream *last;  /* the last accepted stream, until its CLOSED */
+  wt_session *live;      /* valid from READY until CLOSED */
+  wt_stream *last;       /* the last accepted stream, until its CLOSED */
   wt_http_request *http; /* the last plain request, until its CLOSED */
   int64_t next_uni, next_bidi;
   int closed;

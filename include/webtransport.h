@@ -485,14 +485,14 @@ typedef struct wt_stats {
   uint64_t streams_refused;     /**< over the early-stream bound, or for an ended session */
   uint64_t packets_sent;
   uint64_t packets_received;
-  uint64_t send_errors; /**< packets the socket refused (lost; QUIC retransmits) */
+  uint64_t send_errors;           /**< packets the socket refused (lost; QUIC retransmits) */
   uint64_t connections_refused;   /**< server: full, rate-limited, shutting down or bad token */
   uint64_t retries_sent;          /**< server: Retry packets sent */
   uint64_t requests_rate_limited; /**< server: requests answered 429 */
   uint64_t handshakes;            /**< server: connections in their handshake now */
-  uint64_t gso_sends;   /**< sends that carried several packets (UDP GSO) */
-  int udp_gso;          /**< nonzero while UDP GSO is in use */
-  int udp_gro;          /**< nonzero if UDP GRO is on */
+  uint64_t gso_sends;             /**< sends that carried several packets (UDP GSO) */
+  int udp_gso;                    /**< nonzero while UDP GSO is in use */
+  int udp_gro;                    /**< nonzero if UDP GRO is on */
 } wt_stats;
 
 /** Route flags for wt_transport_route. */
@@ -586,8 +586,7 @@ WT_EXTERN int wt_http_request_header_at(const wt_http_request *r, size_t i, cons
  * otherwise write it with wt_http_request_write. A `content-length` header
  * is enforced on our body. Returns 0, WT_ERR_STATE if already answered,
  * WT_ERR_INVALID_ARGUMENT for a bad status or field, WT_ERR_CLOSED. */
-WT_EXTERN int wt_http_request_respond(wt_http_request *r, int status, const wt_http_header *headers, size_t n,
-                                      int fin);
+WT_EXTERN int wt_http_request_respond(wt_http_request *r, int status, const wt_http_header *headers, size_t n, int fin);
 
 /** Body to the peer (server: the response body after respond; client: the
  * request body). Copies up to `len` bytes into the stream's send buffer (as
@@ -623,7 +622,6 @@ WT_EXTERN void wt_http_request_set_context(wt_http_request *r, void *ctx);
 WT_EXTERN void *wt_http_request_context(const wt_http_request *r);
 /** The QUIC stream ID (-1 on a client until the request is sent). */
 WT_EXTERN int64_t wt_http_request_stream_id(const wt_http_request *r);
-
 
 /* ------------------------------------------------------------------------ */
 /* Sessions                                                                 */

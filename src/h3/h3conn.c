@@ -44,10 +44,10 @@ typedef struct h3s {
   uint8_t bidi;
   uint8_t headers_state;
   uint8_t wt_bidi;
-  uint8_t buffering; /* control stream: current frame payload is kept */
-  uint8_t wt_hdr;    /* WT stream we opened: length of the header we wrote */
-  uint8_t no_body;   /* response to HEAD, or 204/304: content-length describes no DATA */
-  uint64_t offset;   /* bytes received so far; for WT streams, where the payload began */
+  uint8_t buffering;      /* control stream: current frame payload is kept */
+  uint8_t wt_hdr;         /* WT stream we opened: length of the header we wrote */
+  uint8_t no_body;        /* response to HEAD, or 204/304: content-length describes no DATA */
+  uint64_t offset;        /* bytes received so far; for WT streams, where the payload began */
   int64_t content_length; /* of the message being received; -1 when absent */
   uint64_t data_rx;       /* DATA payload bytes of that message so far */
   size_t deferred;        /* DATA bytes of the current input the handler credits later */

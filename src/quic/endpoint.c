@@ -33,7 +33,7 @@ struct wt_endpoint {
   wt_qconn *write_list;
   uint64_t reset_window_start;
   unsigned resets_in_window;
-  int refusing; /* new connections get CONNECTION_REFUSED */
+  int refusing;      /* new connections get CONNECTION_REFUSED */
   size_t ntx, txoff; /* packets in the batch; bytes used in txbuf */
   wt_txpkt tx[WT_TX_BATCH];
   uint8_t txbuf[WT_TX_BATCH * WT_MAX_PKT];
@@ -55,7 +55,8 @@ int wt_endpoint_new(const wt_endpoint_config *cfg, wt_endpoint **out) {
     return WT_ERR_NOMEM;
   }
   if (wt_cidmap_init(&ep->per_addr, seed[1] ^ 0x5bd1e995) ||
-      (cfg->is_server && wt_ratelimit_init(&ep->conn_rate, cfg->conn_rate, cfg->conn_burst, WT_RATELIMIT_ADDRS, seed[1]))) {
+      (cfg->is_server &&
+       wt_ratelimit_init(&ep->conn_rate, cfg->conn_rate, cfg->conn_burst, WT_RATELIMIT_ADDRS, seed[1]))) {
     wt_cidmap_free(&ep->per_addr);
     wt_cidmap_free(&ep->cids);
     free(ep);
@@ -284,9 +285,8 @@ static void send_retry(wt_endpoint *ep, const ngtcp2_path *path, const ngtcp2_pk
   uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], pkt[NGTCP2_MAX_UDP_PAYLOAD_SIZE];
   scid.datalen = ep->cfg.cid_len;
   if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen)) return;
-  ngtcp2_ssize tlen =
-      ngtcp2_crypto_generate_retry_token(token, ep->retry_secret, sizeof(ep->retry_secret), hd->version,
-                                         path->remote.addr, path->remote.addrlen, &scid, &hd->dcid, ts);
+  ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(token, ep->retry_secret, sizeof(ep->retry_secret), hd->version,
+                                                         path->remote.addr, path->remote.addrlen, &scid, &hd->dcid, ts);
   if (tlen < 0) return;
   ngtcp2_ssize n =
       ngtcp2_crypto_write_retry(pkt, sizeof(pkt), hd->version, &hd->scid, &scid, &hd->dcid, token, (size_t)tlen);

@@ -60,10 +60,9 @@ typedef struct wt_endpoint_config {
   void (*send_batch)(void *ctx, const uint8_t *buf, const wt_txpkt *pkts, size_t n);
   void *send_ctx;
   /* Server admission. New connections beyond `max_connections` (0: no
-   * cap) or `max_conns_per_addr` from one source address, or faster than `conn_rate` per second (burst `conn_burst`) from
-   * one source address (0: no limit) get CONNECTION_REFUSED. Retry
-   * (address validation) is sent always, never, or while more than
-   * `retry_threshold` handshakes are in flight (WT_RETRY_*). */
+   * cap) or `max_conns_per_addr` from one source address, or faster than `conn_rate` per second (burst `conn_burst`)
+   * from one source address (0: no limit) get CONNECTION_REFUSED. Retry (address validation) is sent always, never, or
+   * while more than `retry_threshold` handshakes are in flight (WT_RETRY_*). */
   uint32_t max_connections;
   uint32_t max_conns_per_addr; /* 0: no cap */
   uint32_t conn_rate, conn_burst;

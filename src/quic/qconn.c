@@ -250,7 +250,6 @@ static void report_peer_stop(wt_qconn *q, qstream *s, int64_t sid, uint64_t code
   if (q->h) q->h->on_stop_sending(q->app, sid, code);
 }
 
-
 /* The record of a stream with a send side, created if ngtcp2 still has the
  * stream (a record for a closed stream would never be freed). Such streams
  * carry no ngtcp2 user data, so setting it to NULL is a harmless probe.

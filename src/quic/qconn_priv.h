@@ -63,18 +63,18 @@ struct wt_qconn {
   int closed_notified;
   int ready_notified;
   int wants_write;
-  int in_handshake; /* server: counted in the endpoint's handshakes */
+  int in_handshake;  /* server: counted in the endpoint's handshakes */
   uint64_t close_at; /* wt_qconn_close_later: when to close; 0: not asked */
   uint64_t close_code;
   char close_reason[128];
   uint8_t addr_key[16]; /* server: source address it is counted under */
   uint8_t addr_keylen;  /* 0: not counted */
-  ngtcp2_cid odcid; /* server: the client's first DCID, also routed to us */
+  ngtcp2_cid odcid;     /* server: the client's first DCID, also routed to us */
   wt_idmap streams;
   qstream *ready_head, *ready_tail;
   qdgram *dq;
   size_t dq_head, dq_len, dq_bytes;
-  int dgram_keepalive; /* keep-alive armed by stall_guard (qconn.c) */
+  int dgram_keepalive;  /* keep-alive armed by stall_guard (qconn.c) */
   wt_qconn *write_next; /* endpoint's write list */
   wt_qconn *proc_next;  /* endpoint's list of connections being processed */
   int in_write_list;

@@ -292,8 +292,8 @@ int wt_tls_server_session(wt_tls_server *s, wt_tls_conn_ref *cref, gnutls_sessio
   if (gnutls_init(&session, GNUTLS_SERVER | GNUTLS_NO_AUTO_SEND_TICKET | GNUTLS_NO_END_OF_EARLY_DATA))
     return WT_ERR_NOMEM;
   int rv = ngtcp2_crypto_gnutls_configure_server_session(session) ? -1 : 0;
-  if (!rv) rv = configure_common(session, s->cred, cref, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE,
-                                     &s->prio);
+  if (!rv)
+    rv = configure_common(session, s->cred, cref, GNUTLS_ALPN_MANDATORY | GNUTLS_ALPN_SERVER_PRECEDENCE, &s->prio);
   if (rv) {
     WT_LOGE(s->log, "cannot set up a TLS server session: %s", rv < -1 ? gnutls_strerror(rv) : "ngtcp2");
     gnutls_deinit(session);

@@ -56,7 +56,7 @@ struct wt_transport {
   tconn *conns;
   tconn *pending;
   wt_stats stats;
-  wt_router router; /* server routes, read by every connection */
+  wt_router router;          /* server routes, read by every connection */
   wt_ratelimit request_rate; /* server: requests per source address */
   volatile int stop;
   int shutting_down;
@@ -114,8 +114,8 @@ static ssize_t io_write_ref(void *ctx, int64_t sid, const uint8_t *d, size_t n, 
   return wt_qconn_stream_write_ref(((tconn *)ctx)->q, sid, d, n, fin, limit, release, ud);
 }
 
-static const wt_h3_io h3_io = {NULL,     io_open,    io_write,    io_reset, io_stop, io_consumed,
-                               io_datagram, io_close, io_reserve, io_write_ref};
+static const wt_h3_io h3_io = {NULL,        io_open,     io_write, io_reset,   io_stop,
+                               io_consumed, io_datagram, io_close, io_reserve, io_write_ref};
 
 static int x_export(void *ctx, const char *label, const uint8_t *c, size_t cl, uint8_t *out, size_t ol) {
   return wt_qconn_export(((tconn *)ctx)->q, label, c, cl, out, ol);
@@ -136,8 +136,8 @@ static int x_admit_request(void *ctx) {
   return !klen || wt_ratelimit_take(&c->t->request_rate, key, klen, now_ns(c->t));
 }
 
-static const wt_conn_io conn_io = {NULL,           x_export, x_max_dgram, x_peer_dgrams, x_streams_left,
-                                   x_wake,         x_admit_request, x_qlog};
+static const wt_conn_io conn_io = {NULL,           x_export, x_max_dgram,     x_peer_dgrams,
+                                   x_streams_left, x_wake,   x_admit_request, x_qlog};
 
 /* ------------------------------------------------------------------------ */
 /* QUIC -> HTTP/3                                                           */
@@ -756,7 +756,8 @@ static int dial(wt_transport *t, const char *url, const wt_connect_options *opts
   if (rv) return rv;
   rv = client_conn(t, &u, opts, method != NULL, &c, &q);
   if (!rv)
-    rv = method ? wt_http_start(c->wc, method, &u, headers, n, opts, request) : wt_conn_connect(c->wc, &u, opts, session);
+    rv = method ? wt_http_start(c->wc, method, &u, headers, n, opts, request)
+                : wt_conn_connect(c->wc, &u, opts, session);
   /* A connection without a session or request is of no use: let the
    * endpoint reap it. */
   if (rv && q) wt_endpoint_abandon(t->ep, q);
@@ -769,8 +770,8 @@ int wt_session_connect(wt_transport *t, const char *url, const wt_connect_option
   return dial(t, url, opts, NULL, NULL, 0, out, NULL);
 }
 
-int wt_http_request_send(wt_transport *t, const char *method, const char *url, const wt_http_header *headers,
-                         size_t n, const wt_connect_options *opts, wt_http_request **out) {
+int wt_http_request_send(wt_transport *t, const char *method, const char *url, const wt_http_header *headers, size_t n,
+                         const wt_connect_options *opts, wt_http_request **out) {
   if (!t || !method || !url || !out) return WT_ERR_INVALID_ARGUMENT;
   return dial(t, url, opts, method, headers, n, NULL, out);
 }

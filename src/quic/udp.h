@@ -55,9 +55,9 @@ typedef struct wt_udp {
   uint64_t send_errors;
   uint64_t gso_sends; /* sends that carried more than one packet */
   size_t rx_batch, rx_bufsize;
-  uint8_t *rxbuf;     /* rx_batch buffers of rx_bufsize */
-  wt_rxaddr *rxaddr;  /* rx_batch address pairs */
-  wt_rxpkt *rx;       /* WT_RX_MAX_PKTS packets of the last wt_udp_recv */
+  uint8_t *rxbuf;    /* rx_batch buffers of rx_bufsize */
+  wt_rxaddr *rxaddr; /* rx_batch address pairs */
+  wt_rxpkt *rx;      /* WT_RX_MAX_PKTS packets of the last wt_udp_recv */
 } wt_udp;
 
 /* Opens and binds. `addr` is a numeric IPv4 or IPv6 address. `offload`
