@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "relay.h"
+#include "testapp.h"
 #include "testloop.h"
 #include "webtransport.h"
 
@@ -324,20 +325,20 @@ int main(int argc, char **argv) {
   testloop_pin(&co, w.srv);
   co.on_event = cli_event;
   co.user_data = &ca;
-  double t0 = testloop_now_s(), deadline = t0 + o.timeout_s;
+  double t0 = testapp_now(), deadline = t0 + o.timeout_s;
   if (wt_session_connect(w.cli, url, &co, &ca.s)) return 1;
-  while (!ca.ready && !ca.closed && testloop_now_s() < deadline)
+  while (!ca.ready && !ca.closed && testapp_now() < deadline)
     if (step(&w)) return 1;
   if (!ca.ready || start_streams(&ca, (o.mib << 20) / NSTREAMS)) {
     fprintf(stderr, "no session through the relay\n");
     return 1;
   }
-  double tstart = testloop_now_s(), next_dgram = tstart, tdone = 0, next_progress = tstart + 5;
+  double tstart = testapp_now(), next_dgram = tstart, tdone = 0, next_progress = tstart + 5;
   /* Streams run; datagrams go every 2 ms until the streams are done (and
    * at least 1000 were sent); stragglers get a second to arrive. */
-  while (testloop_now_s() < deadline && !ca.closed) {
+  while (testapp_now() < deadline && !ca.closed) {
     if (step(&w)) return 1;
-    double t = testloop_now_s();
+    double t = testapp_now();
     if (!tdone && sa.finished == NSTREAMS) tdone = t;
     if (t >= next_progress) {
       progress(&w, &sa, &ca, t - tstart);
@@ -351,7 +352,7 @@ int main(int argc, char **argv) {
     if (tdone && !sending && (sa.dgrams == ca.dgrams_sent || t > tdone + 1.0)) break;
   }
   int ok = tdone > 0 && verify(&ca, &sa);
-  double secs = (tdone ? tdone : testloop_now_s()) - tstart;
+  double secs = (tdone ? tdone : testapp_now()) - tstart;
   relay_stats rs = {0};
   if (w.rl) relay_get_stats(w.rl, &rs);
   printf("relay-result: ok=%d mode=%s bytes=%llu streams=%d seconds=%.2f mbit_s=%.1f datagrams_sent=%llu "
@@ -369,8 +370,8 @@ int main(int argc, char **argv) {
             ca.closed ? "the session closed" : "timed out");
   if (ca.s) {
     wt_session_close(ca.s, 0, "done", 4);
-    double end = testloop_now_s() + 5;
-    while (!server_saw_close(&sa, &ca) && testloop_now_s() < end)
+    double end = testapp_now() + 5;
+    while (!server_saw_close(&sa, &ca) && testapp_now() < end)
       if (step(&w)) break;
   }
   world_close(&w);

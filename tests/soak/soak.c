@@ -133,7 +133,7 @@ static void slot_read(slot *k) {
       k->t->completed++;
       /* Held between half and one and a half times hold_s, spread so that
        * closes do not come in waves. */
-      k->close_at = testloop_now_s() + k->hold_s * (0.5 + (double)(k->gen % 11) / 10.0);
+      k->close_at = testapp_now() + k->hold_s * (0.5 + (double)(k->gen % 11) / 10.0);
       return;
     }
     if (n == 0) return;
@@ -286,7 +286,7 @@ static void start_idle(world *w) {
 
 /* Closes the sessions whose hold is over (all of them if `all`). */
 static void close_due(world *w, int all) {
-  double now = testloop_now_s();
+  double now = testapp_now();
   for (int i = 0; i < w->nslots; i++) {
     slot *k = &w->slots[i];
     if (k->s && k->close_at > 0 && (all || now >= k->close_at)) {
@@ -318,8 +318,8 @@ typedef struct quiet {
 
 /* Runs sessions until `until`, sampling every o->sample_s. */
 static void churn(world *w, const options *o, double t0, double until) {
-  double next = testloop_now_s();
-  for (double now = next; now < until; now = testloop_now_s()) {
+  double next = testapp_now();
+  for (double now = next; now < until; now = testapp_now()) {
     start_idle(w);
     close_due(w, 0);
     step(w);
@@ -333,8 +333,8 @@ static void churn(world *w, const options *o, double t0, double until) {
 /* Lets running sessions finish and every connection end (closing periods
  * included). Returns 0, or -1 if that takes longer than 60 s. */
 static int quiesce(world *w) {
-  double end = testloop_now_s() + 60;
-  while ((live(w) || connections(w)) && testloop_now_s() < end) {
+  double end = testapp_now() + 60;
+  while ((live(w) || connections(w)) && testapp_now() < end) {
     close_due(w, 1);
     step(w);
   }
@@ -411,10 +411,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "soak: setup failed\n");
     return 1;
   }
-  double t0 = testloop_now_s(), end = t0 + o.seconds;
+  double t0 = testapp_now(), end = t0 + o.seconds;
   printf("soak: %d session slots for %.0f s in rounds of %.1f s\n", o.sessions, o.seconds, o.round_s);
-  while (testloop_now_s() < end && nq < cap) {
-    churn(&w, &o, t0, testloop_now_s() + o.round_s);
+  while (testapp_now() < end && nq < cap) {
+    churn(&w, &o, t0, testapp_now() + o.round_s);
     if (quiesce(&w)) {
       stuck = 1;
       break;

@@ -10,6 +10,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testloop.h"
+
 uint8_t testapp_byte(uint64_t seed, uint64_t i) { return (uint8_t)((i * 2654435761u + seed * 40503u) >> 7); }
 
 /* ------------------------------------------------------------------------ */
@@ -369,21 +371,15 @@ double testapp_now(void) {
 }
 
 int testapp_run_until(wt_transport *a, wt_transport *b, int (*done)(void), double seconds) {
-  int ep = epoll_create1(0);
-  struct epoll_event ev = {.events = EPOLLIN};
-  epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(a), &ev);
-  if (b != a) epoll_ctl(ep, EPOLL_CTL_ADD, wt_transport_fd(b), &ev);
+  testloop l;
+  if (testloop_init(&l) || testloop_add_transport(&l, a) || (b != a && testloop_add_transport(&l, b))) {
+    testloop_close(&l);
+    return done();
+  }
   double end = testapp_now() + seconds;
   int ok = 0;
-  while (!(ok = done()) && testapp_now() < end) {
-    int ta = wt_transport_timeout_ms(a), tb = wt_transport_timeout_ms(b);
-    int t = ta < 0 ? tb : tb < 0 ? ta : ta < tb ? ta : tb;
-    if (t < 0 || t > 20) t = 20;
-    struct epoll_event out[2];
-    epoll_wait(ep, out, 2, t);
-    wt_transport_process(a);
-    if (b != a) wt_transport_process(b);
-  }
-  close(ep);
+  while (!(ok = done()) && testapp_now() < end)
+    testloop_step(&l, -1, 20);
+  testloop_close(&l);
   return ok;
 }

@@ -7,12 +7,6 @@
 #include <time.h>
 #include <unistd.h>
 
-double testloop_now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 int testloop_init(testloop *l) {
   l->nt = 0;
   l->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -37,8 +37,6 @@ void testloop_pin(wt_connect_options *o, const wt_transport *srv);
  * processes every transport. Returns 0, or the first WT_ERR_* of a
  * transport. */
 int testloop_step(testloop *l, int extra_ms, int cap_ms);
-/* Monotonic clock, in seconds. */
-double testloop_now_s(void);
 /* Closes the epoll fd (the transports are the caller's). */
 void testloop_close(testloop *l);
 
